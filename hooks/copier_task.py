@@ -1,0 +1,62 @@
+"""Copier's post-copy task: build the new project's environment and check that it runs.
+
+Standard library only: Copier runs it with its own interpreter, where only Copier's
+dependencies exist. It runs in the new project's folder and always exits 0, because a failing
+task makes Copier delete the whole new project; instead it says what happened and what to run
+next. Arguments arrive as an argv list (never through a shell).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+
+def say(message: str) -> None:
+    print(f"ml-flow: {message}", flush=True)
+
+
+def venv_python(project: Path) -> Path:
+    return project / ".venv" / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def steps(project: Path, package: str) -> list[tuple[str, list[str]]]:
+    """What the task runs, in order, each a name and an argv list."""
+    python = str(venv_python(project))
+    return [
+        ("build .venv", [sys.executable, "scripts/setup_env.py"]),
+        ("profile the data", [python, "-m", package, "profile"]),
+    ]
+
+
+def run(project: Path, package: str) -> bool:
+    for name, command in steps(project, package):
+        say(f"{name}: {shlex.join(command)}")
+        code = subprocess.run(command, cwd=project, check=False).returncode
+        if code != 0:
+            say(f"'{name}' failed (exit code {code}); the project files are all in place.")
+            say(f"fix the cause, then run: cd {shlex.quote(str(project))} && {shlex.join(command)}")
+            return False
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--package", required=True, help="import name of the generated package")
+    args = parser.parse_args(argv)
+    project = Path.cwd()
+    try:
+        if run(project, args.package):
+            say("ready. Next: make test, then .venv/bin/" + args.package + " --help")
+    except (OSError, subprocess.SubprocessError, KeyboardInterrupt) as exc:
+        say(f"stopped ({type(exc).__name__}: {exc}); the project files are all in place.")
+        say("build the environment later with: python3 scripts/setup_env.py")
+    return 0  # never fail: Copier would delete the project
+
+
+if __name__ == "__main__":
+    sys.exit(main())
