@@ -1,0 +1,58 @@
+"""Helpers shared by the template's tests: rendering through Copier's API and its CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from copier import run_copy
+
+ROOT = Path(__file__).resolve().parents[1]
+# Renders made by tests skip the environment build (the one end-to-end test turns it on).
+FAST = {"setup_env": False}
+MARKERS = ("{{", "}}", "{%", "%}")
+
+
+def render(dest: Path, **answers: Any) -> Path:
+    """Render the working tree of the template with defaults plus `answers`; no tasks run."""
+    run_copy(
+        str(ROOT),
+        dest,
+        data={**FAST, **answers},
+        defaults=True,
+        unsafe=True,
+        skip_tasks=True,
+        vcs_ref="HEAD",
+        quiet=True,
+    )
+    return dest
+
+
+def copier_cli(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Copier's own command line, as a user runs it (stdout and stderr together)."""
+    return subprocess.run(
+        [sys.executable, "-m", "copier", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def rendered_files(project: Path) -> list[str]:
+    return sorted(
+        path.relative_to(project).as_posix()
+        for path in project.rglob("*")
+        if path.is_file() and ".venv" not in path.parts and ".git" not in path.parts
+    )
+
+
+@pytest.fixture(scope="session")
+def default_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One default render shared by the tests that only read it."""
+    return render(tmp_path_factory.mktemp("default") / "project")

@@ -1,0 +1,231 @@
+"""copier.yml and capsule_questions.yml: the include, derived defaults, and every validator."""
+
+from __future__ import annotations
+
+import keyword
+import re
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import ROOT, copier_cli, render
+
+CAPSULE_KEYS = {
+    "goal",
+    "constraints",
+    "key_files",
+    "risks",
+    "deployment_target",
+    "max_latency_ms",
+    "max_model_mb",
+    "interpretability",
+}
+
+# (answers, the question the error must name, text the last line must hold)
+BAD: dict[str, tuple[dict[str, Any], str, str]] = {
+    "project-digit": ({"project_name": "1model"}, "project_name", "start with a letter"),
+    "project-slash": ({"project_name": "a/b"}, "project_name", "only letters, digits"),
+    "project-long": ({"project_name": "m" * 65}, "project_name", "at most 64"),
+    "package-case": ({"package_name": "My-Model"}, "package_name", "lowercase Python identifier"),
+    "package-underscore": ({"package_name": "_model"}, "package_name", "lowercase Python"),
+    "package-keyword": ({"package_name": "class"}, "package_name", "Python keyword"),
+    "package-soft-keyword": ({"package_name": "match"}, "package_name", "Python keyword"),
+    "package-stdlib": ({"package_name": "json"}, "package_name", "standard-library"),
+    "package-dependency": ({"package_name": "torch"}, "package_name", "dependency"),
+    "package-sklearn": ({"package_name": "sklearn"}, "package_name", "dependency"),
+    "author-empty": ({"author": " "}, "author", "1 to 100 printable"),
+    "author-newline": ({"author": "a\nb"}, "author", "1 to 100 printable"),
+    "python-old": ({"python_version": "3.9"}, "python_version", "'3.11', '3.12', '3.13'"),
+    "task-unknown": ({"task_type": "forecasting"}, "task_type", "'classification'"),
+    "sample-unknown": ({"data_source": "sample:iris"}, "data_source", "sample:breast_cancer"),
+    "sample-wrong-task": (
+        {"data_source": "sample:diabetes"},
+        "data_source",
+        "regression sample and task_type",
+    ),
+    "data-extension": ({"data_source": "data/train.xlsx"}, "data_source", ".csv, .parquet"),
+    "target-empty": ({"target": ""}, "target", "1 to 200 printable"),
+    "target-not-in-sample": ({"target": "label"}, "target", "label column 'target'"),
+    "metric-wrong-task": ({"primary_metric": "rmse"}, "primary_metric", "roc_auc, pr_auc"),
+    "metric-unknown": ({"primary_metric": "bleu"}, "primary_metric", "'roc_auc'"),
+    "tracking-unknown": ({"tracking": "neptune"}, "tracking", "'mlflow', 'wandb', 'none'"),
+    "backend-unknown": ({"agent_backend": "gpt"}, "agent_backend", "'offline', 'claude'"),
+    "model-not-claude": (
+        {"agent_backend": "claude", "claude_model": "gpt-5"},
+        "claude_model",
+        "Claude model id",
+    ),
+    "budget-zero": ({"agent_backend": "claude", "budget_usd": 0}, "budget_usd", "above 0"),
+    "budget-huge": ({"agent_backend": "claude", "budget_usd": 5000}, "budget_usd", "at most 1000"),
+    "budget-text": ({"agent_backend": "claude", "budget_usd": "lots"}, "budget_usd", "above 0"),
+    "torch-other": ({"torch_spec": "numpy"}, "torch_spec", "give 'torch'"),
+    "torch-injection": ({"torch_spec": "torch; rm -rf ~"}, "torch_spec", "give 'torch'"),
+    "goal-empty": ({"goal": " "}, "goal", "1 to 1000"),
+    "constraints-text": ({"constraints": "be fast"}, "constraints", "YAML list"),
+    "constraints-numbers": ({"constraints": [1, 2]}, "constraints", "YAML list"),
+    "key-files-parent": ({"key_files": ["src/a.py", "../secrets"]}, "key_files", "'../secrets'"),
+    "key-files-absolute": ({"key_files": ["/etc/passwd"]}, "key_files", "outside the project"),
+    "risks-mapping": ({"risks": {"a": "b"}}, "risks", "YAML list"),
+    "deployment-unknown": ({"deployment_target": "cloud"}, "deployment_target", "'batch'"),
+    "latency-negative": ({"max_latency_ms": -1}, "max_latency_ms", "positive number"),
+    "latency-text": ({"max_latency_ms": "fast"}, "max_latency_ms", "positive number"),
+    "size-negative": ({"max_model_mb": -5}, "max_model_mb", "positive number"),
+    "interpretability-unknown": ({"interpretability": "maybe"}, "interpretability", "'required'"),
+}
+# Capsule-style cases go through --data-file, the rest through --data.
+DATA_FILE_CASES = {case for case, (answers, _, _) in BAD.items() if CAPSULE_KEYS & set(answers)}
+
+GOOD: list[dict[str, Any]] = [
+    {"project_name": "Fraud Detector 2.0", "author": 'Ada O\'Lovelace "AL"'},
+    {"package_name": "churn"},
+    {"package_name": "matches"},
+    {"task_type": "regression"},
+    {"data_source": "data/train.csv", "target": "label"},
+    {"data_source": "/abs/path/sales.PARQUET", "target": "y", "primary_metric": "pr_auc"},
+    {"task_type": "regression", "primary_metric": "r2", "tracking": "wandb"},
+    {"agent_backend": "claude", "claude_model": "claude-opus-5-5", "budget_usd": 0.5},
+    {"torch_spec": "torch>=2.3,<3"},
+    {"constraints": ["no PII"], "key_files": ["src/a..b.py", "..hidden"], "risks": ["late labels"]},
+    {"deployment_target": "edge", "max_latency_ms": 5, "max_model_mb": 2.5},
+]
+
+
+def _cli_args(case: str, dest: Path) -> list[str | Path]:
+    answers = BAD[case][0]
+    args: list[str | Path] = ["copy", "--defaults", "--skip-tasks", "--vcs-ref", "HEAD"]
+    if case in DATA_FILE_CASES:
+        capsule = dest.parent / f"{case}.yml"
+        capsule.write_text(yaml.safe_dump(answers))
+        args += ["--data-file", capsule]
+    else:
+        for key, value in answers.items():
+            text = value if isinstance(value, str) else yaml.safe_dump(value).strip()
+            args += ["--data", f"{key}={text.removesuffix(chr(10) + '...')}"]
+    return [*args, ROOT, dest]
+
+
+@pytest.fixture(scope="module")
+def refused(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, str, Path]]:
+    """Run every bad case through Copier's CLI once, two at a time (one per core)."""
+    base = tmp_path_factory.mktemp("refused")
+
+    def attempt(case: str) -> tuple[int, str, Path]:
+        dest = base / case / "project"
+        dest.parent.mkdir()
+        result = copier_cli(*_cli_args(case, dest))
+        return result.returncode, result.stdout + result.stderr, dest
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(zip(BAD, pool.map(attempt, BAD), strict=True))
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_answer_is_refused_with_a_clear_last_line(
+    refused: dict[str, tuple[int, str, Path]], case: str
+) -> None:
+    code, output, dest = refused[case]
+    _, question, expected = BAD[case]
+    last_line = output.strip().splitlines()[-1]
+    assert code != 0
+    assert f"'{question}'" in last_line, last_line
+    assert expected in last_line, last_line
+    assert not dest.exists(), "a refused answer must leave nothing behind"
+
+
+def test_refusal_keeps_an_existing_destination_as_it_was(tmp_path: Path) -> None:
+    dest = tmp_path / "existing"
+    dest.mkdir()
+    (dest / "notes.txt").write_text("mine")
+    result = copier_cli("copy", "--defaults", "--data", "package_name=json", ROOT, dest)
+    assert result.returncode != 0
+    assert [path.name for path in dest.iterdir()] == ["notes.txt"]
+    assert (dest / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize("answers", GOOD, ids=lambda answers: ",".join(answers))
+def test_good_answers_render(tmp_path: Path, answers: dict[str, Any]) -> None:
+    project = render(tmp_path / "project", **answers)
+    recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    for key, value in answers.items():
+        assert recorded[key] == value
+
+
+def test_capsule_questions_reach_the_answers_file(default_project: Path) -> None:
+    """Copier ignores a missing `!include` silently: this is what notices."""
+    recorded = yaml.safe_load((default_project / ".copier-answers.yml").read_text())
+    assert set(recorded) >= CAPSULE_KEYS
+
+
+def test_a_capsule_data_file_fills_the_answers(tmp_path: Path) -> None:
+    capsule = {
+        "goal": "Flag malignant tumours for a second read",
+        "constraints": ["false negatives cost ten times false positives"],
+        "key_files": ["src/my_model/data.py"],
+        "risks": ["scanner drift"],
+        "deployment_target": "realtime",
+        "interpretability": "required",
+        "primary_metric": "pr_auc",
+    }
+    (path := tmp_path / "capsule.yml").write_text(yaml.safe_dump(capsule))
+    dest = tmp_path / "project"
+    result = copier_cli(
+        "copy",
+        "--defaults",
+        "--skip-tasks",
+        "--data",
+        "setup_env=false",
+        "--data-file",
+        path,
+        ROOT,
+        dest,
+    )
+    assert result.returncode == 0, result.stderr
+    recorded = yaml.safe_load((dest / ".copier-answers.yml").read_text())
+    assert {key: recorded[key] for key in capsule} == capsule
+    assert recorded["max_latency_ms"] == 50  # derived from deployment_target
+
+
+@pytest.mark.parametrize(
+    ("answers", "derived"),
+    [
+        ({"project_name": "Fraud Detector 2.0"}, {"package_name": "fraud_detector_2_0"}),
+        ({"task_type": "regression"}, {"data_source": "sample:diabetes", "primary_metric": "rmse"}),
+        ({"deployment_target": "edge"}, {"max_latency_ms": 20, "max_model_mb": 10}),
+    ],
+)
+def test_defaults_follow_earlier_answers(
+    tmp_path: Path, answers: dict[str, Any], derived: dict[str, Any]
+) -> None:
+    project = render(tmp_path / "project", **answers)
+    recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert {key: recorded[key] for key in derived} == derived
+
+
+def _validator_words(question: str, variable: str) -> set[str]:
+    """The words of a `{% set variable = "…".split() %}` list in a question's validator."""
+    validator = yaml.safe_load((ROOT / "copier.yml").read_text().split("\n---")[0])[question][
+        "validator"
+    ]
+    match = re.search(rf'set {variable} = "([^"]*)"\.split\(\)', validator)
+    assert match, f"no {variable} list in the {question} validator"
+    return set(match.group(1).split())
+
+
+def test_package_name_lists_are_complete() -> None:
+    """The validator's lists cover this interpreter's stdlib and keywords."""
+    stdlib = {name for name in sys.stdlib_module_names if not name.startswith("_")}
+    assert stdlib <= _validator_words("package_name", "stdlib")
+    soft = set(getattr(keyword, "softkwlist", [])) - {"_"}
+    expected = {word for word in keyword.kwlist + sorted(soft) if word.islower()}
+    assert expected <= _validator_words("package_name", "keywords")
+
+
+def test_tasks_are_argv_lists_that_run_on_copy_only() -> None:
+    settings = next(yaml.safe_load_all((ROOT / "copier.yml").read_text().replace("!include", "")))
+    assert settings["_subdirectory"] == "template"
+    for task in settings["_tasks"]:
+        assert isinstance(task["command"], list), "a string task would go through a shell"
+        assert "_copier_operation == 'copy'" in task["when"]

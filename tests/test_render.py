@@ -1,0 +1,127 @@
+"""Every task_type x tracking x agent_backend combination renders the exact file set, clean."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import MARKERS, ROOT, render, rendered_files
+
+QUESTIONS = yaml.safe_load((ROOT / "copier.yml").read_text().split("\n---")[0])
+MATRIX_KEYS = ("task_type", "tracking", "agent_backend")
+MATRIX = [
+    dict(zip(MATRIX_KEYS, values, strict=True))
+    for values in itertools.product(*(QUESTIONS[key]["choices"].values() for key in MATRIX_KEYS))
+]
+
+BASE_FILES = [
+    ".copier-answers.yml",
+    ".github/workflows/ci.yml",
+    ".gitignore",
+    ".pre-commit-config.yaml",
+    "Makefile",
+    "README.md",
+    "configs/default.yaml",
+    "docs/adr/README.md",
+    "pyproject.toml",
+    "scripts/setup_env.py",
+    "src/{pkg}/__init__.py",
+    "src/{pkg}/__main__.py",
+    "src/{pkg}/cli.py",
+    "src/{pkg}/config.py",
+    "src/{pkg}/data.py",
+    "src/{pkg}/errors.py",
+    "tests/conftest.py",
+    "tests/test_cli.py",
+    "tests/test_config.py",
+    "tests/test_data.py",
+]
+
+
+def expected_files(package: str, answers: dict[str, str]) -> list[str]:
+    """The base file set plus what each answer adds (nothing yet: every answer shapes content)."""
+    del answers
+    return sorted(path.format(pkg=package) for path in BASE_FILES)
+
+
+def ruff(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ruff", *map(str, args)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def matrix_projects(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("matrix")
+    return {
+        "-".join(answers.values()): render(base / "-".join(answers.values()), **answers)
+        for answers in MATRIX
+    }
+
+
+def test_matrix_covers_every_choice() -> None:
+    assert len(MATRIX) == 2 * 3 * 2
+
+
+@pytest.mark.parametrize("answers", MATRIX, ids=lambda answers: "-".join(answers.values()))
+def test_combination_renders_clean(matrix_projects: dict[str, Path], answers: dict) -> None:
+    project = matrix_projects["-".join(answers.values())]
+    assert rendered_files(project) == expected_files("my_model", answers)
+
+    leftovers = [
+        path
+        for path in rendered_files(project)
+        if any(marker in (project / path).read_text() for marker in MARKERS)
+    ]
+    assert leftovers == []
+
+    recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert {key: recorded[key] for key in answers} == answers
+    config = yaml.safe_load((project / "configs/default.yaml").read_text())
+    assert (config["task"], config["tracking"]["backend"]) == (
+        answers["task_type"],
+        answers["tracking"],
+    )
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    dependencies = " ".join(pyproject["project"]["dependencies"])
+    assert ("mlflow-skinny" in dependencies) == (answers["tracking"] == "mlflow")
+    assert ("wandb" in pyproject["project"]["optional-dependencies"]) == (
+        answers["tracking"] == "wandb"
+    )
+    assert pyproject["project"]["scripts"] == {"my_model": "my_model.cli:main"}
+
+
+def test_matrix_projects_are_ruff_clean(matrix_projects: dict[str, Path]) -> None:
+    folders = list(matrix_projects.values())
+    check = ruff("check", "--no-cache", *folders)
+    assert check.returncode == 0, check.stdout
+    formatted = ruff("format", "--check", "--no-cache", *folders)
+    assert formatted.returncode == 0, formatted.stdout
+
+
+def test_odd_answers_stay_valid_python_toml_and_yaml(tmp_path: Path) -> None:
+    """Quotes and backslashes in free-text answers must not break the files they land in."""
+    project = render(
+        tmp_path / "project",
+        author='Ada "AL" O\'Lovelace \\ jr',
+        goal='Say """why""" and \'how\' \\ with # and {braces}',
+        data_source="data/my 'odd' #file.csv",
+        target='price: "usd"',
+    )
+    tomllib.loads((project / "pyproject.toml").read_text())
+    config = yaml.safe_load((project / "configs/default.yaml").read_text())
+    assert (config["data"]["source"], config["data"]["target"]) == (
+        "data/my 'odd' #file.csv",
+        'price: "usd"',
+    )
+    init = project / "src/my_model/__init__.py"
+    compile(init.read_text(), str(init), "exec")
+    assert ruff("check", "--no-cache", project).returncode == 0
