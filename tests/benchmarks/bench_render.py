@@ -34,7 +34,8 @@ def main() -> None:
         times = [render_once(Path(tmp) / f"p{run}") for run in range(args.runs)]
     print("runs (s):", " ".join(f"{seconds:.2f}" for seconds in times))
     median, best = statistics.median(times), min(times)
-    print(f"median {median:.2f} s, min {best:.2f} s, target < 2 s: {'ok' if median < 2 else 'SLOW'}")
+    verdict = "ok" if median < 2 else "SLOW"
+    print(f"median {median:.2f} s, min {best:.2f} s, target < 2 s: {verdict}")
 
 
 if __name__ == "__main__":
