@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import MARKERS, ROOT, render, rendered_files
+from conftest import FAST, MARKERS, ROOT, render, rendered_files
+from pytest_copie.plugin import Copie
 
 QUESTIONS = yaml.safe_load((ROOT / "copier.yml").read_text().split("\n---")[0])
 MATRIX_KEYS = ("task_type", "tracking", "agent_backend")
@@ -59,12 +60,15 @@ def ruff(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def matrix_projects(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    base = tmp_path_factory.mktemp("matrix")
-    return {
-        "-".join(answers.values()): render(base / "-".join(answers.values()), **answers)
-        for answers in MATRIX
-    }
+def matrix_projects(copie_session: Copie) -> dict[str, Path]:
+    """Each combination rendered once through pytest-copie (tasks off: setup_env is false)."""
+    projects = {}
+    for answers in MATRIX:
+        result = copie_session.copy(extra_answers={**FAST, **answers})
+        assert result.exit_code == 0, result.exception
+        assert result.project_dir is not None
+        projects["-".join(answers.values())] = result.project_dir
+    return projects
 
 
 def test_matrix_covers_every_choice() -> None:

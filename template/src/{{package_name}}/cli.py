@@ -68,7 +68,7 @@ def config_command(
     if as_json:
         emit(resolved.model_dump(mode="json"), True)
     else:
-        out.print(dump_config(resolved), end="", highlight=False)
+        print(dump_config(resolved), end="")  # plain: rich would wrap long paths
 
 
 @app.command()
