@@ -32,6 +32,10 @@ Overrides = Annotated[
     list[str] | None, typer.Argument(help="overrides such as data.target=label seed=1")
 ]
 JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON instead of tables")]
+RunOption = Annotated[
+    Path | None, typer.Option(help="run folder (default: the latest under output_dir)")
+]
+DEFAULT_CONFIG = Path("configs/default.yaml")
 
 
 @contextmanager
@@ -59,7 +63,7 @@ def emit(result: dict[str, Any], as_json: bool, table: Table | None = None) -> N
 @app.command("config")
 def config_command(
     overrides: Overrides = None,
-    config: ConfigOption = Path("configs/default.yaml"),
+    config: ConfigOption = DEFAULT_CONFIG,
     as_json: JsonFlag = False,
 ) -> None:
     """Print the resolved config (file plus overrides), validated."""
@@ -74,11 +78,12 @@ def config_command(
 @app.command()
 def profile(
     overrides: Overrides = None,
-    config: ConfigOption = Path("configs/default.yaml"),
+    config: ConfigOption = DEFAULT_CONFIG,
     as_json: JsonFlag = False,
 ) -> None:
     """Rows, columns, types, missing values and the target distribution of the data."""
-    from .data import load_frame, profile_frame
+    from .data import load_frame
+    from .diagnostics import profile_frame
 
     with user_errors():
         cfg = resolve(config, overrides)
@@ -93,6 +98,131 @@ def profile(
         f"missing cells {report['missing_cells']}"
     )
     emit(report, as_json, table)
+
+
+@app.command()
+def risks(
+    overrides: Overrides = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+    as_json: JsonFlag = False,
+) -> None:
+    """Quantified data risks: leakage suspects, ID-like columns, imbalance, duplicates, time."""
+    from .data import load_dataset
+    from .diagnostics import find_risks
+
+    with user_errors():
+        cfg = resolve(config, overrides)
+        report = find_risks(load_dataset(cfg), cfg)
+    table = Table(title=f"{len(report['risks'])} risks in {report['rows']} rows")
+    for column in ("severity", "kind", "finding"):
+        table.add_column(column)
+    for risk in report["risks"]:
+        table.add_row(risk["severity"], risk["kind"], risk["message"])
+    emit(report, as_json, table)
+
+
+@app.command()
+def bakeoff(
+    overrides: Overrides = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+    as_json: JsonFlag = False,
+) -> None:
+    """Cross-validate linear, gbm and mlp: metric mean ± std, fit time, latency, size."""
+    from .bakeoff import bakeoff as run_bakeoff
+
+    with user_errors():
+        report = run_bakeoff(resolve(config, overrides))
+    metric = report["metric"]
+    table = Table(title=f"{report['folds']}-fold bake-off on {report['rows']} rows ({metric})")
+    for column in ("model", metric, "fit s", "latency ms (1 row)", "size KB"):
+        table.add_column(column, justify="left" if column == "model" else "right")
+    for result in report["results"]:
+        table.add_row(
+            result["model"] + (" *" if result["model"] == report["best"] else ""),
+            f"{result['mean']:.4f} ± {result['std']:.4f}",
+            f"{result['fit_seconds']:.2f}",
+            f"{result['latency_ms_single_row']:.2f}",
+            f"{result['size_kb']:.1f}",
+        )
+    emit(report, as_json, table)
+
+
+@app.command()
+def train(
+    overrides: Overrides = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+    resume: Annotated[
+        Path | None, typer.Option(help="run folder to resume from its last checkpoint")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Train the configured model (model.name=linear|gbm|mlp); prints where the run went."""
+    from .train import train as run_training
+
+    with user_errors():
+        cfg = resolve(config, overrides)
+        summary = run_training(cfg, resume=resume, show_progress=not as_json)
+    emit(summary, as_json)
+
+
+@app.command()
+def evaluate(
+    run: RunOption = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+    bootstrap: Annotated[int | None, typer.Option(help="resamples (default: config)")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Test-split metrics with bootstrap intervals against a dummy baseline, plus plots."""
+    from .evaluate import evaluate as run_evaluation
+    from .predict import resolve_run
+
+    with user_errors():
+        folder = resolve_run(resolve(config, []).output_dir, run)
+        report = run_evaluation(folder, bootstrap)
+    confidence = f"{report['confidence']:.0%}"
+    table = Table(title=f"{report['model']} on {report['rows']} test rows ({confidence} CI)")
+    for column in ("metric", "model", "interval", "dummy baseline", "difference"):
+        table.add_column(column, justify="left" if column == "metric" else "right")
+    for name, values in report["metrics"].items():
+        table.add_row(
+            name, f"{values['value']:.4f}", f"[{values['low']:.4f}, {values['high']:.4f}]",
+            f"{values['baseline']:.4f}",
+            f"{values['delta']:+.4f} [{values['delta_low']:+.4f}, {values['delta_high']:+.4f}]",
+        )
+    table.caption = f"metrics.json and plots in {report['run']}"
+    emit(report, as_json, table)
+
+
+@app.command()
+def predict(
+    source: Annotated[Path, typer.Argument(help="CSV or Parquet file with the feature columns")],
+    output: Annotated[Path, typer.Option(help="CSV file to write")] = Path("predictions.csv"),
+    run: RunOption = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+    as_json: JsonFlag = False,
+) -> None:
+    """Predict every row of a file with a trained run; writes a CSV."""
+    from .predict import predict_file, resolve_run
+
+    with user_errors():
+        folder = resolve_run(resolve(config, []).output_dir, run)
+        emit(predict_file(folder, source, output), as_json)
+
+
+@app.command()
+def export(
+    run: RunOption = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+    output: Annotated[Path | None, typer.Option(help="file to write (default: run/model.pt2)")]
+    = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Export a trained MLP with torch.export, checked against the original's outputs."""
+    from .predict import export_mlp, resolve_run
+
+    with user_errors():
+        folder = resolve_run(resolve(config, []).output_dir, run)
+        emit(export_mlp(folder, output), as_json)
 
 
 def main() -> None:

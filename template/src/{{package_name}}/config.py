@@ -37,9 +37,71 @@ class DataConfig(StrictModel):
     val_size: float = Field(0.2, gt=0, lt=0.5)
 
 
+class LinearConfig(StrictModel):
+    C: float = Field(1.0, gt=0, description="inverse regularisation strength (classification)")
+    alpha: float = Field(1.0, ge=0, description="ridge penalty (regression)")
+
+
+class GbmConfig(StrictModel):
+    max_iter: int = Field(300, ge=1)
+    learning_rate: float = Field(0.05, gt=0, le=1)
+    max_leaf_nodes: int = Field(31, ge=2)
+    l2_regularization: float = Field(0.0, ge=0)
+
+
+class MlpConfig(StrictModel):
+    hidden: list[int] = Field([128, 128], min_length=1)
+    dropout: float = Field(0.1, ge=0, lt=1)
+
+
+class ModelConfig(StrictModel):
+    name: Literal["linear", "gbm", "mlp"] = "mlp"
+    linear: LinearConfig = Field(default_factory=LinearConfig)
+    gbm: GbmConfig = Field(default_factory=GbmConfig)
+    mlp: MlpConfig = Field(default_factory=MlpConfig)
+
+
+class LossConfig(StrictModel):
+    class_weights: Literal["none", "balanced"] = "none"
+    label_smoothing: float = Field(0.0, ge=0, lt=1)
+    regression: Literal["mse", "huber"] = "mse"
+    huber_delta: float = Field(1.0, gt=0)
+
+
+class TrainConfig(StrictModel):
+    epochs: int = Field(60, ge=1)
+    batch_size: int = Field(256, ge=1)
+    lr: float = Field(3e-3, gt=0)
+    weight_decay: float = Field(1e-4, ge=0)
+    schedule: Literal["cosine", "constant"] = "cosine"
+    warmup_epochs: float = Field(1.0, ge=0, description="linear warm-up, in epochs")
+    grad_accum_steps: int = Field(1, ge=1)
+    grad_clip: float | None = Field(1.0, gt=0, description="max gradient norm; null: off")
+    amp: bool = Field(True, description="mixed precision when on CUDA")
+    patience: int = Field(10, ge=1, description="epochs without improvement before stopping")
+    min_delta: float = Field(1e-4, ge=0)
+    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    threads: int = Field(0, ge=0, description="CPU threads for torch; 0: torch's default")
+    deterministic: bool = True
+    log_every: int = Field(50, ge=1, description="steps between logged training losses")
+
+
+class EvaluateConfig(StrictModel):
+    bootstrap: int = Field(1000, ge=0, description="resamples for confidence intervals")
+    confidence: float = Field(0.95, gt=0, lt=1)
+    batch_size: int = Field(8192, ge=1)
+
+
+class BakeoffConfig(StrictModel):
+    folds: int = Field(5, ge=2)
+    models: list[Literal["linear", "gbm", "mlp"]] = ["linear", "gbm", "mlp"]
+    mlp_epochs: int = Field(30, ge=1, description="epochs per fold for the MLP")
+
+
 class TrackingConfig(StrictModel):
     backend: Literal["mlflow", "wandb", "none"] = "none"
     experiment: str = Field("default", min_length=1)
+    uri: str | None = Field(None, description="MLflow store; MLFLOW_TRACKING_URI wins if set")
 
 
 class Config(StrictModel):
@@ -48,7 +110,12 @@ class Config(StrictModel):
     seed: int = Field(0, ge=0)
     output_dir: Path = Path("outputs")
     data: DataConfig
-    tracking: TrackingConfig = TrackingConfig()
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    loss: LossConfig = Field(default_factory=LossConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
+    bakeoff: BakeoffConfig = Field(default_factory=BakeoffConfig)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
 
     @model_validator(mode="after")
     def _metric_fits_task(self) -> Config:

@@ -5,12 +5,18 @@ Bundled samples are the copies that scikit-learn ships, so nothing is downloaded
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import polars as pl
 
-from .errors import DataFileError, DataFormatError, TargetError
+from .errors import DataFileError, DataFormatError, SplitError, TargetError
+
+if TYPE_CHECKING:
+    from .config import Config, DataConfig
 
 # name -> (task type, scikit-learn loader name)
 SAMPLES: dict[str, tuple[str, str]] = {
@@ -20,6 +26,7 @@ SAMPLES: dict[str, tuple[str, str]] = {
 }
 SAMPLE_PREFIX = "sample:"
 TARGET = "target"  # the label column of every bundled sample
+MISSING = "(missing)"  # the category that missing text values become
 
 
 def load_sample(name: str) -> pl.DataFrame:
@@ -80,40 +87,191 @@ def check_target(frame: pl.DataFrame, target: str, task: str) -> None:
         raise TargetError(f"target column '{target}' is {labels.dtype}; regression needs numbers")
 
 
-def profile_frame(frame: pl.DataFrame, target: str, task: str) -> dict[str, Any]:
-    """Rows, columns, types, missing values and the target distribution, as plain data."""
+def fingerprint(frame: pl.DataFrame) -> str:
+    """A short content hash of a table (column names, types and values), for run tags."""
+    digest = hashlib.sha256()
+    for name, series in zip(frame.columns, frame.get_columns(), strict=True):
+        digest.update(f"{name}:{series.dtype}".encode())
+        digest.update(series.cast(pl.String).fill_null("\x00").str.join("\x1f").item().encode())
+    return digest.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Schema:
+    """Which columns feed the model, and how: numeric (NaN = missing) or categorical."""
+
+    numeric: tuple[str, ...]
+    categorical: tuple[str, ...]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.numeric + self.categorical
+
+
+def infer_schema(frame: pl.DataFrame, data: DataConfig) -> Schema:
+    """Every column but the target, group and time columns is a feature, typed by its dtype."""
+    skip = {data.target, data.group_column, data.time_column}
+    numeric, categorical = [], []
+    for name, dtype in frame.schema.items():
+        if name in skip:
+            continue
+        if dtype.is_numeric() or dtype.is_temporal() or dtype == pl.Boolean:
+            numeric.append(name)
+        else:
+            categorical.append(name)
+    if not numeric and not categorical:
+        raise DataFormatError(f"the data has no feature columns besides '{data.target}'")
+    return Schema(tuple(numeric), tuple(categorical))
+
+
+def features(frame: pl.DataFrame, schema: Schema) -> pl.DataFrame:
+    """The feature columns in model form: numbers as Float64 (dates as epoch seconds, missing
+    as null), text as String."""
+    missing = [name for name in schema.columns if name not in frame.columns]
+    if missing:
+        raise DataFormatError(f"the data lacks feature columns: {', '.join(missing)}")
+    return frame.select(
+        *(
+            (pl.col(name).dt.epoch("s") if frame.schema[name].is_temporal() else pl.col(name))
+            .cast(pl.Float64)
+            .fill_nan(None)
+            for name in schema.numeric
+        ),
+        # Missing text is a category of its own, the same for every encoder.
+        *(pl.col(name).cast(pl.String).fill_null(MISSING) for name in schema.categorical),
+    )
+
+
+@dataclass(frozen=True)
+class Labels:
+    """The target as model-ready numbers, and how to map predictions back."""
+
+    y: np.ndarray  # class indices (int64) or values (float64)
+    classes: tuple[Any, ...] | None  # class labels, None for regression
+
+
+def encode_target(frame: pl.DataFrame, target: str, task: str) -> Labels:
+    """Class labels become indices into the sorted classes; regression targets stay numbers."""
     check_target(frame, target, task)
-    columns = [
-        {
-            "name": name,
-            "dtype": str(series.dtype),
-            "missing": series.null_count(),
-            "unique": series.n_unique(),
-        }
-        for name, series in zip(frame.columns, frame.get_columns(), strict=True)
-    ]
-    labels = frame[target].drop_nulls()
-    if task == "classification":
-        counts = labels.value_counts(sort=True)
-        distribution: dict[str, Any] = {
-            "classes": {str(row[0]): int(row[1]) for row in counts.iter_rows()},
-        }
+    if frame[target].null_count():
+        raise TargetError(
+            f"target column '{target}' has {frame[target].null_count()} missing values;"
+            " drop or fill those rows first"
+        )
+    column = frame[target]
+    if task == "regression":
+        return Labels(column.cast(pl.Float64).to_numpy(), None)
+    classes = tuple(column.unique().sort().to_list())
+    lookup = {label: index for index, label in enumerate(classes)}
+    return Labels(np.array([lookup[label] for label in column.to_list()], np.int64), classes)
+
+
+@dataclass(frozen=True)
+class Splits:
+    """Row indices of the three splits; disjoint, and each non-empty."""
+
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+
+
+def _time_split(times: np.ndarray, data: DataConfig) -> Splits:
+    """Past to train, later to validation, latest to test; one timestamp never straddles."""
+    order = np.argsort(times, kind="stable")
+    ranked = times[order]
+    n = len(times)
+    test_start = ranked[int(n * (1 - data.test_size))]
+    val_start = ranked[int(n * (1 - data.test_size - data.val_size))]
+    test = np.flatnonzero(times >= test_start)
+    val = np.flatnonzero((times >= val_start) & (times < test_start))
+    train = np.flatnonzero(times < val_start)
+    return Splits(train, val, test)
+
+
+def _shuffled_split(
+    n: int, labels: np.ndarray | None, groups: np.ndarray | None, data: DataConfig, seed: int
+) -> Splits:
+    """Random split, stratified by class when labels are given, by group when groups are."""
+    from sklearn.model_selection import GroupShuffleSplit, train_test_split
+
+    rows = np.arange(n)
+    if groups is not None:
+        outer = GroupShuffleSplit(n_splits=1, test_size=data.test_size, random_state=seed)
+        rest, test = next(outer.split(rows, groups=groups))
+        val_share = data.val_size / (1 - data.test_size)
+        inner = GroupShuffleSplit(n_splits=1, test_size=val_share, random_state=seed + 1)
+        train, val = next(inner.split(rest, groups=groups[rest]))
+        return Splits(rest[train], rest[val], test)
+    rest, test = train_test_split(rows, test_size=data.test_size, random_state=seed, stratify=labels)
+    val_share = data.val_size / (1 - data.test_size)
+    stratify = None if labels is None else labels[rest]
+    train, val = train_test_split(rest, test_size=val_share, random_state=seed, stratify=stratify)
+    return Splits(np.sort(train), np.sort(val), np.sort(test))
+
+
+def split_rows(frame: pl.DataFrame, labels: Labels, data: DataConfig, seed: int) -> Splits:
+    """Train / validation / test rows: by time, by group, or stratified by class."""
+    n = frame.height
+    smallest = 10
+    if n < smallest:
+        raise SplitError(f"the data has {n} rows; a train/validation/test split needs {smallest}")
+    for column in (data.group_column, data.time_column):
+        if column is not None and column not in frame.columns:
+            raise SplitError(f"split column '{column}' is not in the data")
+    if data.time_column is not None:
+        try:
+            times = features(frame, Schema((data.time_column,), ())).to_series().to_numpy()
+        except pl.exceptions.PolarsError:
+            dtype = frame.schema[data.time_column]
+            raise SplitError(
+                f"time column '{data.time_column}' is {dtype}; it must hold dates or numbers"
+            ) from None
+        if np.isnan(times).any():
+            raise SplitError(f"time column '{data.time_column}' has missing values")
+        splits = _time_split(times, data)
     else:
-        values = labels.cast(pl.Float64)
-        distribution = {
-            "mean": values.mean(),
-            "std": values.std(),
-            "min": values.min(),
-            "median": values.median(),
-            "max": values.max(),
-        }
-    return {
-        "rows": frame.height,
-        "columns": frame.width,
-        "features": frame.width - 1,
-        "duplicate_rows": frame.height - frame.unique().height,
-        "missing_cells": sum(column["missing"] for column in columns),
-        "memory_mb": round(frame.estimated_size("mb"), 3),
-        "target": {"name": target, "missing": frame[target].null_count(), **distribution},
-        "schema": columns,
-    }
+        groups = None
+        if data.group_column is not None:
+            groups = frame[data.group_column].cast(pl.String).fill_null("").to_numpy()
+            if len(np.unique(groups)) < 3:
+                raise SplitError(f"group column '{data.group_column}' needs at least 3 groups")
+        stratify = labels.y if labels.classes is not None and groups is None else None
+        if stratify is not None:
+            counts = np.bincount(stratify)
+            if counts.min() < 3:
+                rare = labels.classes[int(counts.argmin())]
+                raise SplitError(
+                    f"class {rare!r} has {counts.min()} rows; a stratified split needs at least 3"
+                )
+        splits = _shuffled_split(n, stratify, groups, data, seed)
+    for name in ("train", "val", "test"):
+        if len(getattr(splits, name)) == 0:
+            raise SplitError(
+                f"the {name} split is empty ({n} rows, test_size={data.test_size},"
+                f" val_size={data.val_size}); add rows or change the split sizes"
+            )
+    return splits
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Everything a model needs from the data, split once and reused by every command."""
+
+    frame: pl.DataFrame
+    schema: Schema
+    labels: Labels
+    splits: Splits
+    fingerprint: str
+
+    def part(self, name: str) -> tuple[pl.DataFrame, np.ndarray]:
+        rows = getattr(self.splits, name)
+        return features(self.frame[rows], self.schema), self.labels.y[rows]
+
+
+def load_dataset(config: Config) -> Dataset:
+    """Load, check, encode and split the data a config names."""
+    frame = load_frame(config.data.source)
+    labels = encode_target(frame, config.data.target, config.task)
+    splits = split_rows(frame, labels, config.data, config.seed)
+    schema = infer_schema(frame, config.data)
+    return Dataset(frame, schema, labels, splits, fingerprint(frame))

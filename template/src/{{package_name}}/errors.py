@@ -33,3 +33,33 @@ class TargetError(ProjectError):
     """A target column that is missing, all empty, or has a single class."""
 
     exit_code = 6
+
+
+class SplitError(ProjectError):
+    """Too few rows (or rows per class / group / time) for the requested splits."""
+
+    exit_code = 7
+
+
+class CheckpointError(ProjectError):
+    """A run or checkpoint that is missing, corrupt, or was made with another config."""
+
+    exit_code = 8
+
+
+class TrainingError(ProjectError):
+    """Training diverged (a NaN or infinite loss); the last good checkpoint is kept."""
+
+    exit_code = 9
+
+
+class SchemaError(ProjectError):
+    """Data to predict on lacks columns the model was trained with."""
+
+    exit_code = 10
+
+
+class TrackingError(ProjectError):
+    """The configured tracking backend is not installed or cannot be reached."""
+
+    exit_code = 11

@@ -1,0 +1,182 @@
+"""The model family behind one factory and one inference interface.
+
+- linear: logistic / ridge regression on scaled, one-hot features (the baseline)
+- gbm:    scikit-learn's HistGradientBoosting on raw numbers and category codes (pragmatic)
+- mlp:    a PyTorch multi-layer perceptron on scaled, one-hot features
+
+`Predictor` wraps any of them with its fitted preprocessing, so `predict(frame)` takes the
+raw feature columns and returns class probabilities (n, classes) or values (n,).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import polars as pl
+import torch
+from torch import nn
+
+from .data import Schema
+
+if TYPE_CHECKING:
+    from sklearn.compose import ColumnTransformer
+
+    from .config import Config
+
+ModelName = Literal["linear", "gbm", "mlp"]
+
+
+def make_preprocessor(name: ModelName, schema: Schema) -> ColumnTransformer:
+    """Fitted on training rows only: scaling + one-hot for linear/MLP, codes for trees."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+
+    if name == "gbm":  # trees take NaN natively and categories as codes
+        numeric: Any = "passthrough"
+        categorical: Any = OrdinalEncoder(  # at most 250 codes: the trees' category limit
+            handle_unknown="use_encoded_value", unknown_value=np.nan, max_categories=250
+        )
+    else:
+        numeric = make_pipeline(
+            SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+            StandardScaler(),
+        )
+        categorical = OneHotEncoder(
+            handle_unknown="infrequent_if_exist", max_categories=32, sparse_output=False
+        )
+    return ColumnTransformer(
+        [
+            ("numeric", numeric, list(schema.numeric)),
+            ("categorical", categorical, list(schema.categorical)),
+        ],
+        sparse_threshold=0.0,
+        verbose_feature_names_out=False,
+    )
+
+
+class MLP(nn.Module):
+    """Linear -> GELU -> Dropout blocks, then a linear head (logits, or one value)."""
+
+    def __init__(self, inputs: int, hidden: list[int], outputs: int, dropout: float) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        for width in hidden:
+            layers += [nn.Linear(inputs, width), nn.GELU(), nn.Dropout(dropout)]
+            inputs = width
+        layers.append(nn.Linear(inputs, outputs))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+def mlp_args(config: Config, inputs: int, n_classes: int | None) -> dict[str, Any]:
+    """The constructor arguments of the MLP, kept in checkpoints so they rebuild themselves."""
+    outputs = n_classes if n_classes is not None else 1
+    return {
+        "inputs": inputs,
+        "hidden": list(config.model.mlp.hidden),
+        "outputs": outputs,
+        "dropout": config.model.mlp.dropout,
+    }
+
+
+def make_estimator(config: Config, class_weight: str | None = None) -> Any:
+    """The scikit-learn estimator of the linear or gbm model for this task."""
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.linear_model import LogisticRegression, Ridge
+
+    name, classify = config.model.name, config.task == "classification"
+    if name == "linear":
+        if classify:
+            return LogisticRegression(
+                C=config.model.linear.C, max_iter=2000, class_weight=class_weight
+            )
+        return Ridge(alpha=config.model.linear.alpha)
+    if name == "gbm":
+        gbm = config.model.gbm
+        common = {
+            "max_iter": gbm.max_iter,
+            "learning_rate": gbm.learning_rate,
+            "max_leaf_nodes": gbm.max_leaf_nodes,
+            "l2_regularization": gbm.l2_regularization,
+            "early_stopping": True,
+            "n_iter_no_change": 20,
+            "random_state": config.seed,
+        }
+        if classify:
+            return HistGradientBoostingClassifier(class_weight=class_weight, **common)
+        return HistGradientBoostingRegressor(**common)
+    raise ValueError(f"'{name}' is not a scikit-learn model")
+
+
+@torch.no_grad()
+def mlp_outputs(
+    module: nn.Module, x: torch.Tensor, task: str, target_scale: tuple[float, float],
+    batch_size: int = 8192,
+) -> np.ndarray:
+    """Batched MLP inference in eval mode: probabilities, or values on the target's scale."""
+    module.eval()
+    device = next(module.parameters()).device
+    out = torch.cat(
+        [module(x[i : i + batch_size].to(device)).float() for i in range(0, len(x), batch_size)]
+    ).cpu()
+    if task == "classification":
+        return torch.softmax(out, dim=1).numpy().astype(np.float64)
+    mean, std = target_scale
+    return out.squeeze(1).numpy().astype(np.float64) * std + mean
+
+
+@dataclass
+class Predictor:
+    """A fitted model with its preprocessing: raw feature frame in, predictions out."""
+
+    name: ModelName
+    task: str
+    schema: Schema
+    preprocessor: Any
+    classes: tuple[Any, ...] | None
+    estimator: Any = None  # scikit-learn models
+    module: MLP | None = None  # the MLP
+    target_scale: tuple[float, float] = (0.0, 1.0)  # regression targets are standardised
+
+    def transform(self, frame: pl.DataFrame) -> np.ndarray:
+        return np.asarray(self.preprocessor.transform(frame), dtype=np.float32)
+
+    def predict(self, frame: pl.DataFrame, batch_size: int = 8192) -> np.ndarray:
+        """Class probabilities (n, classes) or regression values (n,)."""
+        x = self.transform(frame)
+        if self.module is not None:
+            return mlp_outputs(self.module, torch.from_numpy(x), self.task, self.target_scale,
+                               batch_size)
+        if self.task == "classification":
+            return self.estimator.predict_proba(x)
+        return self.estimator.predict(x).astype(np.float64)
+
+    def size_bytes(self) -> int:
+        """Serialized size of the fitted model (weights or estimator), for the bake-off."""
+        buffer = io.BytesIO()
+        if self.module is not None:
+            torch.save(self.module.state_dict(), buffer)
+        else:
+            import pickle
+
+            pickle.dump(self.estimator, buffer)
+        return buffer.tell()
+
+    def save(self, path: Path) -> Path:
+        """Everything but the MLP weights (they live in the checkpoint), via joblib."""
+        import joblib
+
+        module, self.module = self.module, None
+        try:
+            joblib.dump(self, path)
+        finally:
+            self.module = module
+        return path

@@ -1,0 +1,171 @@
+"""One small interface over experiment tracking: MLflow, W&B (offline) or nothing.
+
+MLflow defaults to an embedded local store under output_dir (no server to start); set
+MLFLOW_TRACKING_URI (or tracking.uri) to log to a server. Tracking libraries are imported only
+when a run starts, so the CLI stays quick. Metrics arrive in batches (once per epoch).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from .config import Config
+from .errors import TrackingError
+
+
+class Tracker:
+    """The `none` backend, and the interface the others implement."""
+
+    location = "not tracked"
+    run_id: str | None = None
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        """Flat parameters (dotted keys)."""
+
+    def log_metrics(self, metrics: dict[str, float], step: int) -> None:
+        """A batch of metrics at one step."""
+
+    def log_artifact(self, path: Path) -> None:
+        """A file (config, checkpoint, plot)."""
+
+    def set_tags(self, tags: dict[str, str]) -> None:
+        """Searchable tags: git commit, data fingerprint, model."""
+
+    def finish(self, status: str = "FINISHED") -> None:
+        """Close the run: FINISHED, FAILED or KILLED."""
+
+
+class MlflowTracker(Tracker):
+    def __init__(self, config: Config, run_name: str, run_id: str | None = None) -> None:
+        uri = os.environ.get("MLFLOW_TRACKING_URI") or config.tracking.uri
+        if not uri:
+            store = (config.output_dir / "mlruns").resolve()
+            uri = store.as_uri()
+            # MLflow 3.17+ asks for an explicit opt-in to its local file store.
+            os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+        try:
+            from mlflow import MlflowClient
+        except ImportError:
+            raise TrackingError(
+                "tracking.backend=mlflow needs mlflow-skinny: pip install mlflow-skinny,"
+                " or set tracking.backend=none"
+            ) from None
+        self.client = MlflowClient(tracking_uri=uri)
+        try:
+            if run_id is not None:  # log evaluation into the training run
+                self.run_id = self.client.get_run(run_id).info.run_id
+            else:
+                experiment = self.client.get_experiment_by_name(config.tracking.experiment)
+                experiment_id = (
+                    experiment.experiment_id if experiment
+                    else self.client.create_experiment(config.tracking.experiment)
+                )
+                self.run_id = self.client.create_run(experiment_id, run_name=run_name).info.run_id
+        except Exception as exc:  # any store or network failure, described in one line
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise TrackingError(f"MLflow store {uri} is not usable: {reason}") from None
+        self.location = f"MLflow run {self.run_id} in {uri}"
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        from mlflow.entities import Param
+
+        items = [Param(key, str(value)[:6000]) for key, value in params.items()]
+        for start in range(0, len(items), 100):  # MLflow's batch limit for params
+            self.client.log_batch(self.run_id, params=items[start : start + 100])
+
+    def log_metrics(self, metrics: dict[str, float], step: int) -> None:
+        import time
+
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        items = [Metric(key, float(value), now, step) for key, value in metrics.items()]
+        self.client.log_batch(self.run_id, metrics=items)
+
+    def log_artifact(self, path: Path) -> None:
+        self.client.log_artifact(self.run_id, str(path))
+
+    def set_tags(self, tags: dict[str, str]) -> None:
+        from mlflow.entities import RunTag
+
+        self.client.log_batch(self.run_id, tags=[RunTag(k, v) for k, v in tags.items()])
+
+    def finish(self, status: str = "FINISHED") -> None:
+        self.client.set_terminated(self.run_id, status=status)
+
+
+class WandbTracker(Tracker):
+    def __init__(
+        self, config: Config, run_name: str, run_dir: Path, run_id: str | None = None
+    ) -> None:
+        try:
+            import wandb
+        except ImportError:
+            raise TrackingError(
+                "tracking.backend=wandb needs the wandb extra: pip install -e '.[wandb]'"
+            ) from None
+        self.wandb = wandb
+        mode = os.environ.get("WANDB_MODE", "offline")  # offline unless the user opts in
+        self.run = wandb.init(
+            project=config.tracking.experiment, name=run_name, dir=str(run_dir), mode=mode,
+            id=run_id, resume="allow" if run_id else None,
+        )
+        self.run_id = self.run.id
+        self.location = f"W&B run {self.run.id} ({mode}) in {run_dir}"
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        self.run.config.update(params, allow_val_change=True)
+
+    def log_metrics(self, metrics: dict[str, float], step: int) -> None:
+        self.run.log(metrics, step=step)
+
+    def log_artifact(self, path: Path) -> None:
+        self.run.save(str(path), base_path=str(path.parent), policy="now")
+
+    def set_tags(self, tags: dict[str, str]) -> None:
+        self.run.tags = tuple(f"{k}:{v}" for k, v in tags.items())
+
+    def finish(self, status: str = "FINISHED") -> None:
+        self.run.finish(exit_code=0 if status == "FINISHED" else 1)
+
+
+def open_tracker(
+    config: Config, run_name: str, run_dir: Path, run_id: str | None = None
+) -> Tracker:
+    """The tracker the config asks for; with run_id, the existing run is continued."""
+    if config.tracking.backend == "mlflow":
+        return MlflowTracker(config, run_name, run_id)
+    if config.tracking.backend == "wandb":
+        return WandbTracker(config, run_name, run_dir, run_id)
+    return Tracker()
+
+
+def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{'a': {'b': 1}} -> {'a.b': 1}, the form trackers take parameters in."""
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def git_commit(cwd: Path | None = None) -> str:
+    """The current commit (with '-dirty' for uncommitted changes), or 'unknown' outside git."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=5,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
+            capture_output=True, text=True, timeout=5, check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{commit}-dirty" if dirty else commit

@@ -1,0 +1,365 @@
+"""Training: scikit-learn models in one call; the MLP through a short, fast loop.
+
+The loop keeps whole tensors in memory and slices shuffled batches from them (no per-sample
+collation), accumulates the loss on the device and reads it back once per epoch (no host
+sync per step). It seeds everything, uses AdamW with warm-up and cosine decay, gradient
+accumulation and clipping, mixed precision on CUDA, early stopping on the validation metric,
+and writes a checkpoint every epoch atomically, so a stopped run resumes exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from .config import Config, dump_config
+from .data import Dataset, load_dataset
+from .errors import CheckpointError, TrainingError
+from .losses import make_loss
+from .metrics import is_better, score
+from .models import MLP, Predictor, make_estimator, make_preprocessor, mlp_args, mlp_outputs
+from .tracking import Tracker, flatten, git_commit, open_tracker
+
+# Config keys that may change when a run is resumed; any other difference is refused.
+RESUMABLE_CHANGES = (
+    "output_dir", "tracking", "evaluate", "bakeoff", "train.epochs", "train.patience",
+    "train.device", "train.threads", "train.log_every",
+)
+
+
+@dataclass
+class Arrays:
+    """Preprocessed training and validation data."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    n_classes: int | None
+
+
+@dataclass
+class Fit:
+    """What fitting produced: the model, one record per epoch, and how it ended."""
+
+    predictor: Predictor
+    history: list[dict[str, float]] = field(default_factory=list)
+    best_epoch: int = 0
+    best_score: float = float("nan")
+    stopped_early: bool = False
+
+
+def pick_device(setting: str) -> torch.device:
+    if setting != "auto":
+        return torch.device(setting)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def seed_everything(seed: int, deterministic: bool) -> None:
+    import random
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    if deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS
+        torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def config_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """Dotted keys whose values differ, ignoring those a resumed run may change."""
+    flat_old, flat_new = flatten(old), flatten(new)
+    return sorted(
+        key
+        for key in flat_old.keys() | flat_new.keys()
+        if flat_old.get(key) != flat_new.get(key)
+        and not any(key == skip or key.startswith(f"{skip}.") for skip in RESUMABLE_CHANGES)
+    )
+
+
+def atomic_save(state: dict[str, Any], path: Path) -> None:
+    """Write then rename: a crash mid-write never leaves a half-written checkpoint."""
+    partial = path.with_name(path.name + ".partial")
+    torch.save(state, partial)
+    os.replace(partial, path)
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a damaged file
+        raise CheckpointError(f"checkpoint {path} is corrupt or unreadable: {type(exc).__name__}") from None
+
+
+def lr_factor(step: int, warmup: int, total: int, schedule: str) -> float:
+    """Linear warm-up, then constant or cosine decay to 5% of the peak."""
+    if step < warmup:
+        return (step + 1) / warmup
+    if schedule == "constant":
+        return 1.0
+    progress = (step - warmup) / max(1, total - warmup)
+    return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+def prepare(config: Config, dataset: Dataset) -> tuple[Any, Arrays]:
+    """Fit the model's preprocessing on the training rows only; transform train and val."""
+    train_frame, y_train = dataset.part("train")
+    val_frame, y_val = dataset.part("val")
+    preprocessor = make_preprocessor(config.model.name, dataset.schema).fit(train_frame)
+    transform = lambda frame: np.asarray(preprocessor.transform(frame), dtype=np.float32)  # noqa: E731
+    classes = dataset.labels.classes
+    arrays = Arrays(transform(train_frame), y_train, transform(val_frame), y_val,
+                    None if classes is None else len(classes))
+    return preprocessor, arrays
+
+
+def fit_sklearn(config: Config, dataset: Dataset, preprocessor: Any, arrays: Arrays) -> Fit:
+    class_weight = "balanced" if config.loss.class_weights == "balanced" else None
+    estimator = make_estimator(config, class_weight)
+    extra = {}
+    if config.model.name == "gbm":
+        schema = dataset.schema
+        mask = np.r_[np.zeros(len(schema.numeric), bool), np.ones(len(schema.categorical), bool)]
+        estimator.set_params(categorical_features=mask if mask.any() else None)
+        extra = {"X_val": arrays.x_val, "y_val": arrays.y_val}
+    estimator.fit(arrays.x_train, arrays.y_train, **extra)
+    predictor = Predictor(config.model.name, config.task, dataset.schema, preprocessor,
+                          dataset.labels.classes, estimator=estimator)
+    pred = (estimator.predict_proba(arrays.x_val) if config.task == "classification"
+            else estimator.predict(arrays.x_val))
+    value = score(config.primary_metric, arrays.y_val, pred)
+    return Fit(predictor, [{"epoch": 1, f"val_{config.primary_metric}": value}], 1, value)
+
+
+def fit_mlp(
+    config: Config, dataset: Dataset, preprocessor: Any, arrays: Arrays, *,
+    run_dir: Path | None = None, tracker: Tracker | None = None, resume: dict | None = None,
+    show_progress: bool = False,
+) -> Fit:
+    """The training loop. With run_dir, checkpoints last.pt every epoch and best.pt on a gain."""
+    cfg = config.train
+    tracker = tracker or Tracker()
+    device = pick_device(cfg.device)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    seed_everything(config.seed, cfg.deterministic)
+    classify = config.task == "classification"
+
+    mean, std = (0.0, 1.0)
+    if not classify:
+        mean, std = float(arrays.y_train.mean()), float(arrays.y_train.std() or 1.0)
+    x = torch.from_numpy(arrays.x_train).to(device)
+    y = torch.from_numpy(arrays.y_train).to(device)
+    y = y.long() if classify else ((y - mean) / std).float().unsqueeze(1)
+    x_val = torch.from_numpy(arrays.x_val)
+
+    args = mlp_args(config, x.shape[1], arrays.n_classes)
+    model = MLP(**args).to(device)
+    loss_fn = make_loss(config.loss, config.task, arrays.y_train, arrays.n_classes).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
+                                  fused=device.type in ("cpu", "cuda"))
+    n, batch = len(x), cfg.batch_size
+    batches = math.ceil(n / batch)
+    updates_per_epoch = math.ceil(batches / cfg.grad_accum_steps)
+    total = cfg.epochs * updates_per_epoch
+    warmup = round(cfg.warmup_epochs * updates_per_epoch)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: lr_factor(step, warmup, total, cfg.schedule)
+    )
+    amp_dtype = None
+    if cfg.amp and device.type == "cuda":
+        amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
+    autocast = (lambda: torch.autocast(device.type, dtype=amp_dtype)) if amp_dtype else nullcontext
+    shuffle = torch.Generator().manual_seed(config.seed)
+
+    fit = Fit(Predictor("mlp", config.task, dataset.schema, preprocessor, dataset.labels.classes,
+                        module=model, target_scale=(mean, std)))
+    start_epoch, bad_epochs = 0, 0
+    if resume is not None:
+        model.load_state_dict(resume["model"])
+        optimizer.load_state_dict(resume["optimizer"])
+        scheduler.load_state_dict(resume["scheduler"])
+        scaler.load_state_dict(resume["scaler"])
+        torch.set_rng_state(resume["rng"]["torch"])
+        shuffle.set_state(resume["rng"]["shuffle"])
+        if device.type == "cuda" and resume["rng"]["cuda"]:
+            torch.cuda.set_rng_state_all(resume["rng"]["cuda"])
+        start_epoch, bad_epochs = resume["epoch"], resume["bad_epochs"]
+        fit.history, fit.best_epoch, fit.best_score = (
+            resume["history"], resume["best_epoch"], resume["best_score"]
+        )
+
+    metric = config.primary_metric
+    progress = Progress(TextColumn("[bold]epoch {task.completed}/{task.total}"), BarColumn(),
+                        TextColumn("{task.description}"), TimeElapsedColumn(),
+                        disable=not show_progress, transient=False)
+    with progress:
+        bar = progress.add_task("", total=cfg.epochs, completed=start_epoch)
+        for epoch in range(start_epoch + 1, cfg.epochs + 1):
+            model.train()
+            order = torch.randperm(n, generator=shuffle).to(device)
+            step_losses = torch.zeros(batches, device=device)
+            for step in range(batches):
+                rows = order[step * batch : (step + 1) * batch]
+                with autocast():
+                    loss = loss_fn(model(x[rows]), y[rows])
+                scaler.scale(loss / cfg.grad_accum_steps).backward()
+                step_losses[step] = loss.detach()
+                if (step + 1) % cfg.grad_accum_steps == 0 or step + 1 == batches:
+                    if cfg.grad_clip is not None:
+                        scaler.unscale_(optimizer)
+                        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                    scaler.step(optimizer)
+                    scaler.update()
+                    optimizer.zero_grad(set_to_none=True)
+                    scheduler.step()
+            # The one host sync of the epoch: interval means of the training loss.
+            intervals = [chunk.mean() for chunk in step_losses.split(cfg.log_every)]
+            interval_losses = torch.stack(intervals).float().cpu().tolist()
+            train_loss = float(np.mean(step_losses.float().cpu().numpy()))
+            if not math.isfinite(train_loss):
+                raise TrainingError(
+                    f"training loss became {train_loss} in epoch {epoch}; stopped. Lower"
+                    f" train.lr (now {cfg.lr}) or set train.grad_clip; the last good checkpoint"
+                    " is kept"
+                )
+            pred = mlp_outputs(model, x_val, config.task, (mean, std), config.evaluate.batch_size)
+            value = score(metric, arrays.y_val, pred)
+            improved = is_better(metric, value, fit.best_score, cfg.min_delta)
+            if improved:
+                fit.best_epoch, fit.best_score, bad_epochs = epoch, value, 0
+            else:
+                bad_epochs += 1
+            record = {"epoch": epoch, "train_loss": train_loss, f"val_{metric}": value,
+                      "lr": scheduler.get_last_lr()[0]}
+            fit.history.append(record)
+            if run_dir is not None:
+                state = {
+                    "model": model.state_dict(), "model_args": args, "target_scale": [mean, std],
+                    "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                    "scaler": scaler.state_dict(), "epoch": epoch, "bad_epochs": bad_epochs,
+                    "best_epoch": fit.best_epoch, "best_score": fit.best_score,
+                    "history": fit.history,
+                    "rng": {"torch": torch.get_rng_state(), "shuffle": shuffle.get_state(),
+                            "cuda": torch.cuda.get_rng_state_all() if device.type == "cuda"
+                            else []},
+                    "config": json.loads(config.model_dump_json()),
+                }
+                if improved:
+                    atomic_save({k: state[k] for k in ("model", "model_args", "target_scale",
+                                                        "epoch", "best_score")},
+                                run_dir / "best.pt")
+                atomic_save(state, run_dir / "last.pt")
+            steps = (epoch - 1) * batches
+            for i, interval_loss in enumerate(interval_losses):
+                tracker.log_metrics({"train_loss_interval": interval_loss},
+                                    step=steps + i * cfg.log_every)
+            tracker.log_metrics({k: v for k, v in record.items() if k != "epoch"}, step=epoch)
+            progress.update(bar, completed=epoch,
+                            description=f"loss {train_loss:.4f}  val {metric} {value:.4f}")
+            if bad_epochs >= cfg.patience:
+                fit.stopped_early = True
+                break
+    if run_dir is not None and (run_dir / "best.pt").exists():
+        best = load_checkpoint(run_dir / "best.pt")
+        model.load_state_dict(best["model"])
+    return fit
+
+
+def fit_model(config: Config, dataset: Dataset, **loop: Any) -> Fit:
+    """Fit the configured model on the training split, scored on the validation split."""
+    preprocessor, arrays = prepare(config, dataset)
+    if config.model.name == "mlp":
+        return fit_mlp(config, dataset, preprocessor, arrays, **loop)
+    return fit_sklearn(config, dataset, preprocessor, arrays)
+
+
+def new_run_dir(output_dir: Path, model: str) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    runs = output_dir / "runs"
+    for attempt in range(100):
+        path = runs / (f"{stamp}-{model}" + ("" if attempt == 0 else f"-{attempt}"))
+        try:
+            path.mkdir(parents=True)
+            return path
+        except FileExistsError:
+            continue
+    raise RuntimeError(f"could not create a new run folder under {runs}")
+
+
+def resume_state(config: Config, run_dir: Path) -> dict[str, Any]:
+    """The last checkpoint of a run, refused if the run was made with a different config."""
+    state = load_checkpoint(run_dir / "last.pt")
+    differences = config_differences(state["config"], json.loads(config.model_dump_json()))
+    if differences:
+        shown = ", ".join(differences[:8]) + (", …" if len(differences) > 8 else "")
+        raise CheckpointError(
+            f"checkpoint {run_dir / 'last.pt'} was made with another config ({shown} differ);"
+            " resume with the run's own config.yaml"
+        )
+    return state
+
+
+def train(config: Config, resume: Path | None = None, show_progress: bool = False) -> dict:
+    """Train the configured model; returns the run summary (also written to run.json)."""
+    started = time.perf_counter()
+    if resume is not None and config.model.name != "mlp":
+        raise CheckpointError(f"only the mlp model resumes; model.name is {config.model.name}")
+    state = resume_state(config, resume) if resume is not None else None
+    dataset = load_dataset(config)
+    run_dir = resume if resume is not None else new_run_dir(config.output_dir, config.model.name)
+    (run_dir / "config.yaml").write_text(dump_config(config))
+    tracker = open_tracker(config, run_dir.name, run_dir)
+    status = "FAILED"
+    try:
+        tracker.set_tags({"git_commit": git_commit(), "data_fingerprint": dataset.fingerprint,
+                          "model": config.model.name, "task": config.task})
+        tracker.log_params(flatten(config.model_dump(mode="json")))
+        fit = fit_model(config, dataset, run_dir=run_dir, tracker=tracker, resume=state,
+                        show_progress=show_progress)
+        fit.predictor.save(run_dir / "predictor.joblib")
+        summary = {
+            "run_dir": str(run_dir),
+            "model": config.model.name,
+            "task": config.task,
+            "data_fingerprint": dataset.fingerprint,
+            "classes": None if dataset.labels.classes is None else list(dataset.labels.classes),
+            "rows": {name: len(getattr(dataset.splits, name)) for name in ("train", "val", "test")},
+            "epochs_run": len(fit.history),
+            "best_epoch": fit.best_epoch,
+            "stopped_early": fit.stopped_early,
+            f"val_{config.primary_metric}": fit.best_score,
+            "seconds": round(time.perf_counter() - started, 2),
+            "tracking": tracker.location,
+            "tracking_run_id": tracker.run_id,
+        }
+        (run_dir / "run.json").write_text(json.dumps(summary, indent=2, default=str))
+        for artifact in ("config.yaml", "run.json"):
+            tracker.log_artifact(run_dir / artifact)
+        status = "FINISHED"
+        return summary
+    except KeyboardInterrupt:
+        status = "KILLED"
+        raise
+    finally:
+        tracker.finish(status)
+        latest = config.output_dir / "latest_run"
+        if (run_dir / "last.pt").exists() or (run_dir / "predictor.joblib").exists():
+            latest.write_text(str(run_dir))
