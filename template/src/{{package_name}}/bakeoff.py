@@ -19,7 +19,9 @@ from .metrics import HIGHER_IS_BETTER, score
 from .train import fit_model
 
 
-def folds(config: Config, dataset: Dataset, rows: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+def folds(
+    config: Config, dataset: Dataset, rows: np.ndarray
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """Time-ordered, grouped, stratified or plain K folds over `rows`, as configured."""
     from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold, TimeSeriesSplit
 
@@ -40,7 +42,9 @@ def folds(config: Config, dataset: Dataset, rows: np.ndarray) -> list[tuple[np.n
     return [(rows[a], rows[b]) for a, b in splitter.split(rows)]
 
 
-def inner_split(config: Config, dataset: Dataset, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def inner_split(
+    config: Config, dataset: Dataset, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """The last 15% of a fold's training rows (in time order if any) for early stopping."""
     if config.data.time_column is None:
         rows = np.random.default_rng(config.seed).permutation(rows)
@@ -71,9 +75,7 @@ def bakeoff(config: Config) -> dict[str, Any]:
         scores, fit_seconds, latencies, batch_ms, sizes = [], [], [], [], []
         for fold_train, fold_test in folds(config, dataset, rows):
             inner_train, inner_val = inner_split(config, dataset, fold_train)
-            view = dataclasses.replace(
-                dataset, splits=Splits(inner_train, inner_val, fold_test)
-            )
+            view = dataclasses.replace(dataset, splits=Splits(inner_train, inner_val, fold_test))
             start = time.perf_counter()
             predictor = fit_model(candidate, view).predictor
             fit_seconds.append(time.perf_counter() - start)
@@ -84,17 +86,19 @@ def bakeoff(config: Config) -> dict[str, Any]:
             scores.append(score(metric, y_test, pred))
             latencies.append(single_row_latency_ms(predictor, test_frame))
             sizes.append(predictor.size_bytes())
-        results.append({
-            "model": name,
-            "metric": metric,
-            "mean": float(np.mean(scores)),
-            "std": float(np.std(scores, ddof=1)) if len(scores) > 1 else 0.0,
-            "folds": [round(value, 6) for value in scores],
-            "fit_seconds": float(np.mean(fit_seconds)),
-            "latency_ms_single_row": float(np.median(latencies)),
-            "latency_ms_per_row_batched": float(np.mean(batch_ms)),
-            "size_kb": round(float(np.mean(sizes)) / 1024, 1),
-        })
+        results.append(
+            {
+                "model": name,
+                "metric": metric,
+                "mean": float(np.mean(scores)),
+                "std": float(np.std(scores, ddof=1)) if len(scores) > 1 else 0.0,
+                "folds": [round(value, 6) for value in scores],
+                "fit_seconds": float(np.mean(fit_seconds)),
+                "latency_ms_single_row": float(np.median(latencies)),
+                "latency_ms_per_row_batched": float(np.mean(batch_ms)),
+                "size_kb": round(float(np.mean(sizes)) / 1024, 1),
+            }
+        )
     sign = 1 if HIGHER_IS_BETTER[metric] else -1
     best = max(results, key=lambda result: sign * result["mean"])["model"]
     return {

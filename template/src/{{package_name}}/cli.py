@@ -185,7 +185,9 @@ def evaluate(
         table.add_column(column, justify="left" if column == "metric" else "right")
     for name, values in report["metrics"].items():
         table.add_row(
-            name, f"{values['value']:.4f}", f"[{values['low']:.4f}, {values['high']:.4f}]",
+            name,
+            f"{values['value']:.4f}",
+            f"[{values['low']:.4f}, {values['high']:.4f}]",
             f"{values['baseline']:.4f}",
             f"{values['delta']:+.4f} [{values['delta_low']:+.4f}, {values['delta_high']:+.4f}]",
         )
@@ -213,8 +215,9 @@ def predict(
 def export(
     run: RunOption = None,
     config: ConfigOption = DEFAULT_CONFIG,
-    output: Annotated[Path | None, typer.Option(help="file to write (default: run/model.pt2)")]
-    = None,
+    output: Annotated[
+        Path | None, typer.Option(help="file to write (default: run/model.pt2)")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Export a trained MLP with torch.export, checked against the original's outputs."""

@@ -202,7 +202,9 @@ def _shuffled_split(
         inner = GroupShuffleSplit(n_splits=1, test_size=val_share, random_state=seed + 1)
         train, val = next(inner.split(rest, groups=groups[rest]))
         return Splits(rest[train], rest[val], test)
-    rest, test = train_test_split(rows, test_size=data.test_size, random_state=seed, stratify=labels)
+    rest, test = train_test_split(
+        rows, test_size=data.test_size, random_state=seed, stratify=labels
+    )
     val_share = data.val_size / (1 - data.test_size)
     stratify = None if labels is None else labels[rest]
     train, val = train_test_split(rest, test_size=val_share, random_state=seed, stratify=stratify)

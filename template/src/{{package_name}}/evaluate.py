@@ -24,8 +24,9 @@ def dummy_predictions(task: str, y_train: np.ndarray, n_rows: int, n_classes: in
     return np.full(n_rows, float(y_train.mean()))
 
 
-def plot(task: str, y: np.ndarray, pred: np.ndarray, classes: list[Any] | None,
-         folder: Path) -> list[Path]:
+def plot(
+    task: str, y: np.ndarray, pred: np.ndarray, classes: list[Any] | None, folder: Path
+) -> list[Path]:
     """Confusion matrix, ROC, PR and calibration; or residuals and predicted vs actual."""
     import matplotlib
 
@@ -45,7 +46,11 @@ def plot(task: str, y: np.ndarray, pred: np.ndarray, classes: list[Any] | None,
         labels = [str(label) for label in classes or range(pred.shape[1])]
         figure, ax = plt.subplots(figsize=(5, 4.5))
         ConfusionMatrixDisplay.from_predictions(
-            y, pred.argmax(axis=1), labels=range(len(labels)), display_labels=labels, ax=ax,
+            y,
+            pred.argmax(axis=1),
+            labels=range(len(labels)),
+            display_labels=labels,
+            ax=ax,
             colorbar=False,
         )
         figures["confusion_matrix"] = figure
@@ -107,20 +112,24 @@ def evaluate(run: Path, resamples: int | None = None) -> dict[str, Any]:
         "primary_metric": config.primary_metric,
         "primary": primary,
         "beats_baseline": bool(
-            (primary["delta_low"] > 0) if HIGHER_IS_BETTER[config.primary_metric]
+            (primary["delta_low"] > 0)
+            if HIGHER_IS_BETTER[config.primary_metric]
             else (primary["delta_high"] < 0)
         ),
         "confidence": config.evaluate.confidence,
         "bootstrap": n,
         "metrics": metrics,
     }
-    plots = plot(config.task, y_test, pred, None if classes is None else list(classes),
-                 run / "plots")
+    plots = plot(
+        config.task, y_test, pred, None if classes is None else list(classes), run / "plots"
+    )
     report["plots"] = [str(path) for path in plots]
     (run / "metrics.json").write_text(json.dumps(report, indent=2))
     tracker = open_tracker(config, run.name, run, summary.get("tracking_run_id"))
-    tracker.log_metrics({f"test_{name}": values["value"] for name, values in metrics.items()},
-                        step=summary.get("epochs_run", 0))
+    tracker.log_metrics(
+        {f"test_{name}": values["value"] for name, values in metrics.items()},
+        step=summary.get("epochs_run", 0),
+    )
     for path in [run / "metrics.json", *plots]:
         tracker.log_artifact(path)
     tracker.finish()

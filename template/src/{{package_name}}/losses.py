@@ -15,7 +15,9 @@ def balanced_weights(y: np.ndarray, n_classes: int) -> np.ndarray:
     return len(y) / (n_classes * np.maximum(counts, 1))
 
 
-def make_loss(config: LossConfig, task: str, y_train: np.ndarray, n_classes: int | None) -> nn.Module:
+def make_loss(
+    config: LossConfig, task: str, y_train: np.ndarray, n_classes: int | None
+) -> nn.Module:
     """The loss for this task; class weights are computed from the training labels only."""
     if task == "classification":
         assert n_classes is not None

@@ -11,8 +11,14 @@ from collections.abc import Callable
 import numpy as np
 
 HIGHER_IS_BETTER = {
-    "roc_auc": True, "pr_auc": True, "accuracy": True, "f1": True, "log_loss": False,
-    "rmse": False, "mae": False, "r2": True,
+    "roc_auc": True,
+    "pr_auc": True,
+    "accuracy": True,
+    "f1": True,
+    "log_loss": False,
+    "rmse": False,
+    "mae": False,
+    "r2": True,
 }
 TASK_METRICS = {
     "classification": ("roc_auc", "pr_auc", "accuracy", "f1", "log_loss"),
@@ -29,9 +35,7 @@ def roc_auc(y: np.ndarray, proba: np.ndarray) -> float:
 
     if proba.shape[1] == 2:
         return float(roc_auc_score(y, proba[:, 1]))
-    return float(
-        roc_auc_score(y, proba, multi_class="ovr", labels=np.arange(proba.shape[1]))
-    )
+    return float(roc_auc_score(y, proba, multi_class="ovr", labels=np.arange(proba.shape[1])))
 
 
 def pr_auc(y: np.ndarray, proba: np.ndarray) -> float:
@@ -53,9 +57,7 @@ def f1(y: np.ndarray, proba: np.ndarray) -> float:
 
     average = "binary" if proba.shape[1] == 2 else "macro"
     labels = np.arange(proba.shape[1])
-    return float(
-        f1_score(y, proba.argmax(axis=1), average=average, labels=labels, zero_division=0)
-    )
+    return float(f1_score(y, proba.argmax(axis=1), average=average, labels=labels, zero_division=0))
 
 
 def log_loss(y: np.ndarray, proba: np.ndarray) -> float:
@@ -77,8 +79,14 @@ def r2(y: np.ndarray, pred: np.ndarray) -> float:
 
 
 METRIC_FUNCTIONS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
-    "roc_auc": roc_auc, "pr_auc": pr_auc, "accuracy": accuracy, "f1": f1,
-    "log_loss": log_loss, "rmse": rmse, "mae": mae, "r2": r2,
+    "roc_auc": roc_auc,
+    "pr_auc": pr_auc,
+    "accuracy": accuracy,
+    "f1": f1,
+    "log_loss": log_loss,
+    "rmse": rmse,
+    "mae": mae,
+    "r2": r2,
 }
 
 
@@ -100,8 +108,13 @@ def is_better(name: str, new: float, old: float, min_delta: float = 0.0) -> bool
 
 
 def bootstrap(
-    names: tuple[str, ...], y: np.ndarray, pred: np.ndarray, resamples: int,
-    confidence: float, seed: int, baseline: np.ndarray | None = None,
+    names: tuple[str, ...],
+    y: np.ndarray,
+    pred: np.ndarray,
+    resamples: int,
+    confidence: float,
+    seed: int,
+    baseline: np.ndarray | None = None,
 ) -> dict[str, dict[str, float]]:
     """Each metric with a percentile bootstrap interval over resampled rows.
 

@@ -118,7 +118,10 @@ def make_estimator(config: Config, class_weight: str | None = None) -> Any:
 
 @torch.no_grad()
 def mlp_outputs(
-    module: nn.Module, x: torch.Tensor, task: str, target_scale: tuple[float, float],
+    module: nn.Module,
+    x: torch.Tensor,
+    task: str,
+    target_scale: tuple[float, float],
     batch_size: int = 8192,
 ) -> np.ndarray:
     """Batched MLP inference in eval mode: probabilities, or values on the target's scale."""
@@ -153,8 +156,9 @@ class Predictor:
         """Class probabilities (n, classes) or regression values (n,)."""
         x = self.transform(frame)
         if self.module is not None:
-            return mlp_outputs(self.module, torch.from_numpy(x), self.task, self.target_scale,
-                               batch_size)
+            return mlp_outputs(
+                self.module, torch.from_numpy(x), self.task, self.target_scale, batch_size
+            )
         if self.task == "classification":
             return self.estimator.predict_proba(x)
         return self.estimator.predict(x).astype(np.float64)

@@ -26,7 +26,9 @@ def resolve_run(output_dir: Path, run: Path | None) -> Path:
     if run is None:
         pointer = output_dir / "latest_run"
         if not pointer.is_file():
-            raise CheckpointError(f"no trained run under {output_dir}; run `train` first or pass --run")
+            raise CheckpointError(
+                f"no trained run under {output_dir}; run `train` first or pass --run"
+            )
         run = Path(pointer.read_text().strip())
     if not (run / "config.yaml").is_file():
         raise CheckpointError(f"{run} is not a run folder (it has no config.yaml)")
@@ -58,7 +60,9 @@ def load_run(run: Path) -> tuple[Config, Predictor, dict[str, Any]]:
             module.load_state_dict(state["model"])
         except (KeyError, RuntimeError, TypeError) as exc:
             reason = str(exc).splitlines()[0]
-            raise CheckpointError(f"checkpoint {run / 'best.pt'} does not fit the model: {reason}") from None
+            raise CheckpointError(
+                f"checkpoint {run / 'best.pt'} does not fit the model: {reason}"
+            ) from None
         predictor.module = module.eval()
     return config, predictor, summary
 
@@ -110,5 +114,10 @@ def export_mlp(run: Path, output: Path | None = None) -> dict[str, Any]:
         gap = float((reloaded(probe) - module(probe)).abs().max())
     if not np.isfinite(gap) or gap > 1e-5:
         raise CheckpointError(f"exported model differs from the original by {gap:.2e}")
-    return {"run": str(run), "output": str(output), "inputs": width, "max_abs_diff": gap,
-            "task": config.task}
+    return {
+        "run": str(run),
+        "output": str(output),
+        "inputs": width,
+        "max_abs_diff": gap,
+        "task": config.task,
+    }

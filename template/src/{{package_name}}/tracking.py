@@ -60,7 +60,8 @@ class MlflowTracker(Tracker):
             else:
                 experiment = self.client.get_experiment_by_name(config.tracking.experiment)
                 experiment_id = (
-                    experiment.experiment_id if experiment
+                    experiment.experiment_id
+                    if experiment
                     else self.client.create_experiment(config.tracking.experiment)
                 )
                 self.run_id = self.client.create_run(experiment_id, run_name=run_name).info.run_id
@@ -110,8 +111,12 @@ class WandbTracker(Tracker):
         self.wandb = wandb
         mode = os.environ.get("WANDB_MODE", "offline")  # offline unless the user opts in
         self.run = wandb.init(
-            project=config.tracking.experiment, name=run_name, dir=str(run_dir), mode=mode,
-            id=run_id, resume="allow" if run_id else None,
+            project=config.tracking.experiment,
+            name=run_name,
+            dir=str(run_dir),
+            mode=mode,
+            id=run_id,
+            resume="allow" if run_id else None,
         )
         self.run_id = self.run.id
         self.location = f"W&B run {self.run.id} ({mode}) in {run_dir}"
@@ -159,12 +164,20 @@ def git_commit(cwd: Path | None = None) -> str:
     """The current commit (with '-dirty' for uncommitted changes), or 'unknown' outside git."""
     try:
         commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=5,
+            ["git", "rev-parse", "HEAD"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=5,
             check=True,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
-            capture_output=True, text=True, timeout=5, check=True,
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"

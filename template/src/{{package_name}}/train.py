@@ -32,8 +32,15 @@ from .tracking import Tracker, flatten, git_commit, open_tracker
 
 # Config keys that may change when a run is resumed; any other difference is refused.
 RESUMABLE_CHANGES = (
-    "output_dir", "tracking", "evaluate", "bakeoff", "train.epochs", "train.patience",
-    "train.device", "train.threads", "train.log_every",
+    "output_dir",
+    "tracking",
+    "evaluate",
+    "bakeoff",
+    "train.epochs",
+    "train.patience",
+    "train.device",
+    "train.threads",
+    "train.log_every",
 )
 
 
@@ -73,7 +80,7 @@ def seed_everything(seed: int, deterministic: bool) -> None:
     import random
 
     random.seed(seed)
-    np.random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 - seeds code that still uses the global generator
     torch.manual_seed(seed)
     if deterministic:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS
@@ -104,7 +111,9 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for a damaged file
-        raise CheckpointError(f"checkpoint {path} is corrupt or unreadable: {type(exc).__name__}") from None
+        raise CheckpointError(
+            f"checkpoint {path} is corrupt or unreadable: {type(exc).__name__}"
+        ) from None
 
 
 def lr_factor(step: int, warmup: int, total: int, schedule: str) -> float:
@@ -124,8 +133,13 @@ def prepare(config: Config, dataset: Dataset) -> tuple[Any, Arrays]:
     preprocessor = make_preprocessor(config.model.name, dataset.schema).fit(train_frame)
     transform = lambda frame: np.asarray(preprocessor.transform(frame), dtype=np.float32)  # noqa: E731
     classes = dataset.labels.classes
-    arrays = Arrays(transform(train_frame), y_train, transform(val_frame), y_val,
-                    None if classes is None else len(classes))
+    arrays = Arrays(
+        transform(train_frame),
+        y_train,
+        transform(val_frame),
+        y_val,
+        None if classes is None else len(classes),
+    )
     return preprocessor, arrays
 
 
@@ -139,17 +153,32 @@ def fit_sklearn(config: Config, dataset: Dataset, preprocessor: Any, arrays: Arr
         estimator.set_params(categorical_features=mask if mask.any() else None)
         extra = {"X_val": arrays.x_val, "y_val": arrays.y_val}
     estimator.fit(arrays.x_train, arrays.y_train, **extra)
-    predictor = Predictor(config.model.name, config.task, dataset.schema, preprocessor,
-                          dataset.labels.classes, estimator=estimator)
-    pred = (estimator.predict_proba(arrays.x_val) if config.task == "classification"
-            else estimator.predict(arrays.x_val))
+    predictor = Predictor(
+        config.model.name,
+        config.task,
+        dataset.schema,
+        preprocessor,
+        dataset.labels.classes,
+        estimator=estimator,
+    )
+    pred = (
+        estimator.predict_proba(arrays.x_val)
+        if config.task == "classification"
+        else estimator.predict(arrays.x_val)
+    )
     value = score(config.primary_metric, arrays.y_val, pred)
     return Fit(predictor, [{"epoch": 1, f"val_{config.primary_metric}": value}], 1, value)
 
 
 def fit_mlp(
-    config: Config, dataset: Dataset, preprocessor: Any, arrays: Arrays, *,
-    run_dir: Path | None = None, tracker: Tracker | None = None, resume: dict | None = None,
+    config: Config,
+    dataset: Dataset,
+    preprocessor: Any,
+    arrays: Arrays,
+    *,
+    run_dir: Path | None = None,
+    tracker: Tracker | None = None,
+    resume: dict | None = None,
     show_progress: bool = False,
 ) -> Fit:
     """The training loop. With run_dir, checkpoints last.pt every epoch and best.pt on a gain."""
@@ -172,8 +201,12 @@ def fit_mlp(
     args = mlp_args(config, x.shape[1], arrays.n_classes)
     model = MLP(**args).to(device)
     loss_fn = make_loss(config.loss, config.task, arrays.y_train, arrays.n_classes).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
-                                  fused=device.type in ("cpu", "cuda"))
+    optimizer = torch.optim.AdamW(
+        model.parameters(),
+        lr=cfg.lr,
+        weight_decay=cfg.weight_decay,
+        fused=device.type in ("cpu", "cuda"),
+    )
     n, batch = len(x), cfg.batch_size
     batches = math.ceil(n / batch)
     updates_per_epoch = math.ceil(batches / cfg.grad_accum_steps)
@@ -189,8 +222,17 @@ def fit_mlp(
     autocast = (lambda: torch.autocast(device.type, dtype=amp_dtype)) if amp_dtype else nullcontext
     shuffle = torch.Generator().manual_seed(config.seed)
 
-    fit = Fit(Predictor("mlp", config.task, dataset.schema, preprocessor, dataset.labels.classes,
-                        module=model, target_scale=(mean, std)))
+    fit = Fit(
+        Predictor(
+            "mlp",
+            config.task,
+            dataset.schema,
+            preprocessor,
+            dataset.labels.classes,
+            module=model,
+            target_scale=(mean, std),
+        )
+    )
     start_epoch, bad_epochs = 0, 0
     if resume is not None:
         model.load_state_dict(resume["model"])
@@ -203,13 +245,20 @@ def fit_mlp(
             torch.cuda.set_rng_state_all(resume["rng"]["cuda"])
         start_epoch, bad_epochs = resume["epoch"], resume["bad_epochs"]
         fit.history, fit.best_epoch, fit.best_score = (
-            resume["history"], resume["best_epoch"], resume["best_score"]
+            resume["history"],
+            resume["best_epoch"],
+            resume["best_score"],
         )
 
     metric = config.primary_metric
-    progress = Progress(TextColumn("[bold]epoch {task.completed}/{task.total}"), BarColumn(),
-                        TextColumn("{task.description}"), TimeElapsedColumn(),
-                        disable=not show_progress, transient=False)
+    progress = Progress(
+        TextColumn("[bold]epoch {task.completed}/{task.total}"),
+        BarColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        disable=not show_progress,
+        transient=False,
+    )
     with progress:
         bar = progress.add_task("", total=cfg.epochs, completed=start_epoch)
         for epoch in range(start_epoch + 1, cfg.epochs + 1):
@@ -247,33 +296,51 @@ def fit_mlp(
                 fit.best_epoch, fit.best_score, bad_epochs = epoch, value, 0
             else:
                 bad_epochs += 1
-            record = {"epoch": epoch, "train_loss": train_loss, f"val_{metric}": value,
-                      "lr": scheduler.get_last_lr()[0]}
+            record = {
+                "epoch": epoch,
+                "train_loss": train_loss,
+                f"val_{metric}": value,
+                "lr": scheduler.get_last_lr()[0],
+            }
             fit.history.append(record)
             if run_dir is not None:
                 state = {
-                    "model": model.state_dict(), "model_args": args, "target_scale": [mean, std],
-                    "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                    "scaler": scaler.state_dict(), "epoch": epoch, "bad_epochs": bad_epochs,
-                    "best_epoch": fit.best_epoch, "best_score": fit.best_score,
+                    "model": model.state_dict(),
+                    "model_args": args,
+                    "target_scale": [mean, std],
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "scaler": scaler.state_dict(),
+                    "epoch": epoch,
+                    "bad_epochs": bad_epochs,
+                    "best_epoch": fit.best_epoch,
+                    "best_score": fit.best_score,
                     "history": fit.history,
-                    "rng": {"torch": torch.get_rng_state(), "shuffle": shuffle.get_state(),
-                            "cuda": torch.cuda.get_rng_state_all() if device.type == "cuda"
-                            else []},
+                    "rng": {
+                        "torch": torch.get_rng_state(),
+                        "shuffle": shuffle.get_state(),
+                        "cuda": torch.cuda.get_rng_state_all() if device.type == "cuda" else [],
+                    },
                     "config": json.loads(config.model_dump_json()),
                 }
                 if improved:
-                    atomic_save({k: state[k] for k in ("model", "model_args", "target_scale",
-                                                        "epoch", "best_score")},
-                                run_dir / "best.pt")
+                    atomic_save(
+                        {
+                            k: state[k]
+                            for k in ("model", "model_args", "target_scale", "epoch", "best_score")
+                        },
+                        run_dir / "best.pt",
+                    )
                 atomic_save(state, run_dir / "last.pt")
             steps = (epoch - 1) * batches
             for i, interval_loss in enumerate(interval_losses):
-                tracker.log_metrics({"train_loss_interval": interval_loss},
-                                    step=steps + i * cfg.log_every)
+                tracker.log_metrics(
+                    {"train_loss_interval": interval_loss}, step=steps + i * cfg.log_every
+                )
             tracker.log_metrics({k: v for k, v in record.items() if k != "epoch"}, step=epoch)
-            progress.update(bar, completed=epoch,
-                            description=f"loss {train_loss:.4f}  val {metric} {value:.4f}")
+            progress.update(
+                bar, completed=epoch, description=f"loss {train_loss:.4f}  val {metric} {value:.4f}"
+            )
             if bad_epochs >= cfg.patience:
                 fit.stopped_early = True
                 break
@@ -329,11 +396,23 @@ def train(config: Config, resume: Path | None = None, show_progress: bool = Fals
     tracker = open_tracker(config, run_dir.name, run_dir)
     status = "FAILED"
     try:
-        tracker.set_tags({"git_commit": git_commit(), "data_fingerprint": dataset.fingerprint,
-                          "model": config.model.name, "task": config.task})
+        tracker.set_tags(
+            {
+                "git_commit": git_commit(),
+                "data_fingerprint": dataset.fingerprint,
+                "model": config.model.name,
+                "task": config.task,
+            }
+        )
         tracker.log_params(flatten(config.model_dump(mode="json")))
-        fit = fit_model(config, dataset, run_dir=run_dir, tracker=tracker, resume=state,
-                        show_progress=show_progress)
+        fit = fit_model(
+            config,
+            dataset,
+            run_dir=run_dir,
+            tracker=tracker,
+            resume=state,
+            show_progress=show_progress,
+        )
         fit.predictor.save(run_dir / "predictor.joblib")
         summary = {
             "run_dir": str(run_dir),
