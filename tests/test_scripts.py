@@ -42,7 +42,14 @@ def test_uv_gets_pips_find_links_and_torch_goes_first(setup_env: ModuleType, tmp
         venv, "/usr/bin/python3", "torch==2.13.0", "dev", "/bin/uv", ["/opt/wheels"]
     )
     assert commands[0] == ["/bin/uv", "venv", "--python", "/usr/bin/python3", str(venv)]
-    install = ["/bin/uv", "pip", "install", "--python", str(venv / "bin/python")]
+    install = [
+        "/bin/uv",
+        "pip",
+        "install",
+        "--compile-bytecode",
+        "--python",
+        str(venv / "bin/python"),
+    ]
     assert commands[1] == [*install, "--find-links", "/opt/wheels", "torch==2.13.0"]
     assert commands[2] == [*install, "--find-links", "/opt/wheels", "-e", ".[dev]"]
 

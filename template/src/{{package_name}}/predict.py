@@ -55,6 +55,13 @@ def load_run(run: Path) -> tuple[Config, Predictor, dict[str, Any]]:
         )
     if predictor.name == "mlp":
         state = load_checkpoint(run / "best.pt")
+        expected = {"hidden": list(config.model.mlp.hidden), "dropout": config.model.mlp.dropout}
+        trained = {key: state.get("model_args", {}).get(key) for key in expected}
+        if trained != expected:
+            raise CheckpointError(
+                f"checkpoint {run / 'best.pt'} was trained with model.mlp {trained}, but"
+                f" {run / 'config.yaml'} asks for {expected}"
+            )
         try:
             module = MLP(**state["model_args"])
             module.load_state_dict(state["model"])
