@@ -59,11 +59,12 @@ def profile_frame(frame: pl.DataFrame, target: str, task: str) -> dict[str, Any]
 
 
 def _as_codes(values: pl.Series, reference: pl.Series) -> np.ndarray:
-    """Numbers as they are (missing far below any value), text as codes of the reference."""
+    """Numbers as they are (missing just below the smallest), text as codes of the reference."""
     if values.dtype == pl.String:
         codes = {value: code for code, value in enumerate(reference.unique().sort().to_list())}
         return np.array([codes.get(value, -1) for value in values.to_list()], np.float64)
-    return values.fill_null(-1e300).to_numpy()
+    smallest = reference.min()
+    return values.fill_null(smallest - 1 if smallest is not None else 0).to_numpy()
 
 
 def single_feature_scores(dataset: Dataset, task: str, seed: int) -> dict[str, float]:
@@ -102,10 +103,10 @@ def column_risks(frame: pl.DataFrame, columns: tuple[str, ...]) -> list[dict[str
     for name in columns:
         series = frame[name]
         unique_share = series.n_unique() / frame.height
-        looks_like_id = (
-            ID_NAME.search(name) or series.dtype.is_integer() or series.dtype == pl.String
-        )
-        if unique_share > 0.99 and looks_like_id:
+        # Named like an identifier and nearly unique, or integers / text that are all unique.
+        named_id = ID_NAME.search(name) is not None and unique_share > 0.9
+        coded_id = (series.dtype.is_integer() or series.dtype == pl.String) and unique_share > 0.99
+        if named_id or coded_id:
             risks.append(
                 _risk(
                     "id_like",
