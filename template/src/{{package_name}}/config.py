@@ -76,7 +76,7 @@ class TrainConfig(StrictModel):
     schedule: Literal["cosine", "constant"] = "cosine"
     warmup_epochs: float = Field(1.0, ge=0, description="linear warm-up, in epochs")
     grad_accum_steps: int = Field(1, ge=1)
-    grad_clip: float | None = Field(1.0, gt=0, description="max gradient norm; null: off")
+    grad_clip: float | None = Field(None, gt=0, description="max gradient norm; null: off")
     amp: bool = Field(True, description="mixed precision when on CUDA")
     patience: int = Field(10, ge=1, description="epochs without improvement before stopping")
     min_delta: float = Field(1e-4, ge=0)

@@ -212,9 +212,9 @@ def fit_mlp(
         weight_decay=cfg.weight_decay,
         fused=device.type in ("cpu", "cuda"),
     )
-    n, batch = len(x), cfg.batch_size
+    n, batch, accumulate = len(x), cfg.batch_size, cfg.grad_accum_steps
     batches = math.ceil(n / batch)
-    updates_per_epoch = math.ceil(batches / cfg.grad_accum_steps)
+    updates_per_epoch = math.ceil(batches / accumulate)
     total = cfg.epochs * updates_per_epoch
     warmup = round(cfg.warmup_epochs * updates_per_epoch)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -223,7 +223,8 @@ def fit_mlp(
     amp_dtype = None
     if cfg.amp and device.type == "cuda":
         amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
+    # Loss scaling only for float16; bfloat16 and float32 need none (and skip its per-step cost).
+    scaler = torch.amp.GradScaler(device.type) if amp_dtype == torch.float16 else None
     autocast = (lambda: torch.autocast(device.type, dtype=amp_dtype)) if amp_dtype else nullcontext
     shuffle = torch.Generator().manual_seed(config.seed)
 
@@ -243,7 +244,8 @@ def fit_mlp(
         model.load_state_dict(resume["model"])
         optimizer.load_state_dict(resume["optimizer"])
         scheduler.load_state_dict(resume["scheduler"])
-        scaler.load_state_dict(resume["scaler"])
+        if scaler is not None:
+            scaler.load_state_dict(resume["scaler"])
         torch.set_rng_state(resume["rng"]["torch"])
         shuffle.set_state(resume["rng"]["shuffle"])
         if device.type == "cuda" and resume["rng"]["cuda"]:
@@ -274,14 +276,22 @@ def fit_mlp(
                 rows = order[step * batch : (step + 1) * batch]
                 with autocast():
                     loss = loss_fn(model(x[rows]), y[rows])
-                scaler.scale(loss / cfg.grad_accum_steps).backward()
                 step_losses[step] = loss.detach()
-                if (step + 1) % cfg.grad_accum_steps == 0 or step + 1 == batches:
+                # Average over the micro-batches of this update (the last group may be short).
+                in_group = min(accumulate, batches - step // accumulate * accumulate)
+                if in_group > 1:
+                    loss = loss / in_group
+                (loss if scaler is None else scaler.scale(loss)).backward()
+                if (step + 1) % accumulate == 0 or step + 1 == batches:
                     if cfg.grad_clip is not None:
-                        scaler.unscale_(optimizer)
+                        if scaler is not None:
+                            scaler.unscale_(optimizer)  # clip the true gradients
                         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                    scaler.step(optimizer)
-                    scaler.update()
+                    if scaler is None:
+                        optimizer.step()
+                    else:
+                        scaler.step(optimizer)
+                        scaler.update()
                     optimizer.zero_grad(set_to_none=True)
                     scheduler.step()
             # The one host sync of the epoch: interval means of the training loss.
@@ -315,7 +325,7 @@ def fit_mlp(
                     "target_scale": [mean, std],
                     "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict(),
-                    "scaler": scaler.state_dict(),
+                    "scaler": {} if scaler is None else scaler.state_dict(),
                     "epoch": epoch,
                     "bad_epochs": bad_epochs,
                     "best_epoch": fit.best_epoch,
