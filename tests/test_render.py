@@ -128,6 +128,12 @@ def test_matrix_projects_are_ruff_clean(matrix_projects: dict[str, Path]) -> Non
     assert formatted.returncode == 0, formatted.stdout
 
 
+def test_a_long_package_name_stays_lint_clean(tmp_path: Path) -> None:
+    project = render(tmp_path / "project", package_name="a" * 50)
+    check = ruff("check", "--no-cache", project)
+    assert check.returncode == 0, check.stdout
+
+
 def test_odd_answers_stay_valid_python_toml_and_yaml(tmp_path: Path) -> None:
     """Quotes and backslashes in free-text answers must not break the files they land in."""
     project = render(

@@ -28,6 +28,11 @@ class Tracker:
     def log_metrics(self, metrics: dict[str, float], step: int) -> None:
         """A batch of metrics at one step."""
 
+    def log_series(self, name: str, values: list[float], steps: list[int]) -> None:
+        """One metric at many steps (e.g. an epoch's interval losses), in one call if possible."""
+        for value, step in zip(values, steps, strict=True):
+            self.log_metrics({name: value}, step)
+
     def log_artifact(self, path: Path) -> None:
         """A file (config, checkpoint, plot)."""
 
@@ -85,6 +90,16 @@ class MlflowTracker(Tracker):
         now = int(time.time() * 1000)
         items = [Metric(key, float(value), now, step) for key, value in metrics.items()]
         self.client.log_batch(self.run_id, metrics=items)
+
+    def log_series(self, name: str, values: list[float], steps: list[int]) -> None:
+        import time
+
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        items = [Metric(name, float(v), now, s) for v, s in zip(values, steps, strict=True)]
+        for start in range(0, len(items), 1000):  # MLflow's batch limit for metrics
+            self.client.log_batch(self.run_id, metrics=items[start : start + 1000])
 
     def log_artifact(self, path: Path) -> None:
         self.client.log_artifact(self.run_id, str(path))

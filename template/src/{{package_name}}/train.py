@@ -347,11 +347,12 @@ def fit_mlp(
                         run_dir / "best.pt",
                     )
                 atomic_save(state, run_dir / "last.pt")
-            steps = (epoch - 1) * batches
-            for i, interval_loss in enumerate(interval_losses):
-                tracker.log_metrics(
-                    {"train_loss_interval": interval_loss}, step=steps + i * cfg.log_every
-                )
+            first_step = (epoch - 1) * batches
+            tracker.log_series(
+                "train_loss_interval",
+                interval_losses,
+                [first_step + i * cfg.log_every for i in range(len(interval_losses))],
+            )
             tracker.log_metrics({k: v for k, v in record.items() if k != "epoch"}, step=epoch)
             progress.update(
                 bar, completed=epoch, description=f"loss {train_loss:.4f}  val {metric} {value:.4f}"
