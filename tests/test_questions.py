@@ -31,6 +31,7 @@ BAD: dict[str, tuple[dict[str, Any], str, str]] = {
     "project-long": ({"project_name": "m" * 65}, "project_name", "at most 64"),
     "package-case": ({"package_name": "My-Model"}, "package_name", "lowercase Python identifier"),
     "package-underscore": ({"package_name": "_model"}, "package_name", "lowercase Python"),
+    "package-long": ({"package_name": "m" * 31}, "package_name", "at most 30 characters"),
     "package-keyword": ({"package_name": "class"}, "package_name", "Python keyword"),
     "package-soft-keyword": ({"package_name": "match"}, "package_name", "Python keyword"),
     "package-stdlib": ({"package_name": "json"}, "package_name", "standard-library"),

@@ -129,7 +129,7 @@ def test_matrix_projects_are_ruff_clean(matrix_projects: dict[str, Path]) -> Non
 
 
 def test_a_long_package_name_stays_lint_clean(tmp_path: Path) -> None:
-    project = render(tmp_path / "project", package_name="a" * 50)
+    project = render(tmp_path / "project", package_name="a" * 30)
     check = ruff("check", "--no-cache", project)
     assert check.returncode == 0, check.stdout
 
