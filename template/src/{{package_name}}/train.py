@@ -175,6 +175,20 @@ def fit_sklearn(config: Config, dataset: Dataset, preprocessor: Any, arrays: Arr
     return Fit(predictor, [{"epoch": 1, f"val_{config.primary_metric}": value}], 1, value)
 
 
+def make_optimizer(
+    model: torch.nn.Module, lr: float, weight_decay: float, device: torch.device
+) -> torch.optim.AdamW:
+    """AdamW, fused where torch has the kernel (CPU since torch 2.4): a faster optimizer step."""
+    if device.type in ("cpu", "cuda"):
+        try:
+            return torch.optim.AdamW(
+                model.parameters(), lr=lr, weight_decay=weight_decay, fused=True
+            )
+        except RuntimeError:  # torch 2.3 on CPU
+            pass
+    return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+
+
 def fit_mlp(
     config: Config,
     dataset: Dataset,
@@ -206,12 +220,7 @@ def fit_mlp(
     args = mlp_args(config, x.shape[1], arrays.n_classes)
     model = MLP(**args).to(device)
     loss_fn = make_loss(config.loss, config.task, arrays.y_train, arrays.n_classes).to(device)
-    optimizer = torch.optim.AdamW(
-        model.parameters(),
-        lr=cfg.lr,
-        weight_decay=cfg.weight_decay,
-        fused=device.type in ("cpu", "cuda"),
-    )
+    optimizer = make_optimizer(model, cfg.lr, cfg.weight_decay, device)
     n, batch, accumulate = len(x), cfg.batch_size, cfg.grad_accum_steps
     batches = math.ceil(n / batch)
     updates_per_epoch = math.ceil(batches / accumulate)
