@@ -52,6 +52,13 @@ def resolve(config: Path, overrides: list[str] | None) -> Config:
     return load_config(config, overrides or [])
 
 
+def run_folder(config: Path, run: Path | None) -> Path:
+    """The run given, or the latest one under the config's output_dir."""
+    from .predict import resolve_run
+
+    return resolve_run(resolve(config, []).output_dir, run)
+
+
 def emit(result: dict[str, Any], as_json: bool, table: Table | None = None) -> None:
     """JSON for machines, a table (or the plain dict) for people."""
     if as_json:
@@ -174,11 +181,9 @@ def evaluate(
 ) -> None:
     """Test-split metrics with bootstrap intervals against a dummy baseline, plus plots."""
     from .evaluate import evaluate as run_evaluation
-    from .predict import resolve_run
 
     with user_errors():
-        folder = resolve_run(resolve(config, []).output_dir, run)
-        report = run_evaluation(folder, bootstrap)
+        report = run_evaluation(run_folder(config, run), bootstrap)
     confidence = f"{report['confidence']:.0%}"
     table = Table(title=f"{report['model']} on {report['rows']} test rows ({confidence} CI)")
     for column in ("metric", "model", "interval", "dummy baseline", "difference"):
@@ -204,11 +209,10 @@ def predict(
     as_json: JsonFlag = False,
 ) -> None:
     """Predict every row of a file with a trained run; writes a CSV."""
-    from .predict import predict_file, resolve_run
+    from .predict import predict_file
 
     with user_errors():
-        folder = resolve_run(resolve(config, []).output_dir, run)
-        emit(predict_file(folder, source, output), as_json)
+        emit(predict_file(run_folder(config, run), source, output), as_json)
 
 
 @app.command()
@@ -221,11 +225,10 @@ def export(
     as_json: JsonFlag = False,
 ) -> None:
     """Export a trained MLP with torch.export, checked against the original's outputs."""
-    from .predict import export_mlp, resolve_run
+    from .predict import export_mlp
 
     with user_errors():
-        folder = resolve_run(resolve(config, []).output_dir, run)
-        emit(export_mlp(folder, output), as_json)
+        emit(export_mlp(run_folder(config, run), output), as_json)
 
 
 def main() -> None:
