@@ -175,6 +175,57 @@ def fit_sklearn(config: Config, dataset: Dataset, preprocessor: Any, arrays: Arr
     return Fit(predictor, [{"epoch": 1, f"val_{config.primary_metric}": value}], 1, value)
 
 
+@dataclass
+class Stateful:
+    """Everything a checkpoint must capture so that a resumed run continues exactly."""
+
+    model: MLP
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    scaler: torch.amp.GradScaler | None  # only for float16 AMP
+    shuffle: torch.Generator  # the batch order
+    device: torch.device
+
+    def state_dict(self) -> dict[str, Any]:
+        cuda = torch.cuda.get_rng_state_all() if self.device.type == "cuda" else []
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": {} if self.scaler is None else self.scaler.state_dict(),
+            "rng": {
+                "torch": torch.get_rng_state(),
+                "shuffle": self.shuffle.get_state(),
+                "cuda": cuda,
+            },
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        if self.scaler is not None:
+            self.scaler.load_state_dict(state["scaler"])
+        torch.set_rng_state(state["rng"]["torch"])
+        self.shuffle.set_state(state["rng"]["shuffle"])
+        if self.device.type == "cuda" and state["rng"]["cuda"]:
+            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+
+    def step(self, grad_clip: float | None) -> None:
+        """One optimizer update: unscale and clip if asked, step, clear, advance the schedule."""
+        if grad_clip is not None:
+            if self.scaler is not None:
+                self.scaler.unscale_(self.optimizer)  # clip the true gradients
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), grad_clip)
+        if self.scaler is None:
+            self.optimizer.step()
+        else:
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scheduler.step()
+
+
 def make_optimizer(
     model: torch.nn.Module, lr: float, weight_decay: float, device: torch.device
 ) -> torch.optim.AdamW:
@@ -248,17 +299,10 @@ def fit_mlp(
             target_scale=(mean, std),
         )
     )
+    parts = Stateful(model, optimizer, scheduler, scaler, shuffle, device)
     start_epoch, bad_epochs = 0, 0
     if resume is not None:
-        model.load_state_dict(resume["model"])
-        optimizer.load_state_dict(resume["optimizer"])
-        scheduler.load_state_dict(resume["scheduler"])
-        if scaler is not None:
-            scaler.load_state_dict(resume["scaler"])
-        torch.set_rng_state(resume["rng"]["torch"])
-        shuffle.set_state(resume["rng"]["shuffle"])
-        if device.type == "cuda" and resume["rng"]["cuda"]:
-            torch.cuda.set_rng_state_all(resume["rng"]["cuda"])
+        parts.load_state_dict(resume)
         start_epoch, bad_epochs = resume["epoch"], resume["bad_epochs"]
         fit.history, fit.best_epoch, fit.best_score = (
             resume["history"],
@@ -292,17 +336,7 @@ def fit_mlp(
                     loss = loss / in_group
                 (loss if scaler is None else scaler.scale(loss)).backward()
                 if (step + 1) % accumulate == 0 or step + 1 == batches:
-                    if cfg.grad_clip is not None:
-                        if scaler is not None:
-                            scaler.unscale_(optimizer)  # clip the true gradients
-                        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                    if scaler is None:
-                        optimizer.step()
-                    else:
-                        scaler.step(optimizer)
-                        scaler.update()
-                    optimizer.zero_grad(set_to_none=True)
-                    scheduler.step()
+                    parts.step(cfg.grad_clip)
             # The one host sync of the epoch: interval means of the training loss.
             intervals = [chunk.mean() for chunk in step_losses.split(cfg.log_every)]
             interval_losses = torch.stack(intervals).float().cpu().tolist()
@@ -328,34 +362,20 @@ def fit_mlp(
             }
             fit.history.append(record)
             if run_dir is not None:
-                state = {
-                    "model": model.state_dict(),
-                    "model_args": args,
-                    "target_scale": [mean, std],
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(),
-                    "scaler": {} if scaler is None else scaler.state_dict(),
-                    "epoch": epoch,
+                described = {"model_args": args, "target_scale": [mean, std], "epoch": epoch}
+                if improved:
+                    weights = {"model": model.state_dict(), "best_score": fit.best_score}
+                    atomic_save({**described, **weights}, run_dir / "best.pt")
+                progress_state = {
                     "bad_epochs": bad_epochs,
                     "best_epoch": fit.best_epoch,
                     "best_score": fit.best_score,
                     "history": fit.history,
-                    "rng": {
-                        "torch": torch.get_rng_state(),
-                        "shuffle": shuffle.get_state(),
-                        "cuda": torch.cuda.get_rng_state_all() if device.type == "cuda" else [],
-                    },
                     "config": json.loads(config.model_dump_json()),
                 }
-                if improved:
-                    atomic_save(
-                        {
-                            k: state[k]
-                            for k in ("model", "model_args", "target_scale", "epoch", "best_score")
-                        },
-                        run_dir / "best.pt",
-                    )
-                atomic_save(state, run_dir / "last.pt")
+                atomic_save(
+                    {**parts.state_dict(), **described, **progress_state}, run_dir / "last.pt"
+                )
             first_step = (epoch - 1) * batches
             tracker.log_series(
                 "train_loss_interval",
