@@ -1,0 +1,141 @@
+"""MADR 4 records: they render, parse back, index themselves, and tools can read them."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import ROOT
+from ml_phases.adr import INDEX_HEADER, Option, Record, RecordError, parse, render, write
+
+MADR_SECTIONS = [
+    "## Context and Problem Statement",
+    "## Decision Drivers",
+    "## Considered Options",
+    "## Decision Outcome",
+    "### Consequences",
+    "### Confirmation",
+    "## Pros and Cons of the Options",
+    "## More Information",
+]
+
+
+def record(number: int = 4, status: str = "accepted") -> Record:
+    return Record(
+        number=number,
+        title="Model architecture: gradient-boosted trees",
+        status=status,
+        date="2026-11-23",
+        decision_makers=["ml-architect", "ml-architect", "ml-architect"],
+        context="Three candidates were cross-validated on 455 rows.\n\nThe metric is ROC-AUC.",
+        drivers=["ROC-AUC (higher is better)", "interpretability: preferred"],
+        options=[
+            Option("baseline", "logistic regression", ["0.994 ± 0.004"], ["linear only"]),
+            Option("pragmatic", "HistGradientBoosting", ["0.990 ± 0.006", "fast"], []),
+        ],
+        chosen="baseline",
+        because="it is within one standard deviation of the best and interpretable.",
+        good=["coefficients explain predictions"],
+        bad=["misses interactions"],
+        confirmation="Phase 11 evaluates it on the held-out rows.",
+        more="Fold scores: 0.99, 0.995.",
+        flow={
+            "phase": 4,
+            "agents": ["ml-architect"] * 3,
+            "backend": "offline",
+            "model": None,
+            "tokens": {"input": 0, "output": 0},
+            "cost_usd": 0.0,
+            "input_fingerprint": "ab12",
+        },
+    )
+
+
+def test_render_has_madr_sections_in_order_and_front_matter() -> None:
+    text = render(record())
+    positions = [text.index(section + "\n") for section in MADR_SECTIONS]
+    assert positions == sorted(positions)
+    front = yaml.safe_load(text.split("---\n")[1])
+    assert front["status"] == "accepted"
+    assert front["decision-makers"] == ["ml-architect"] * 3
+    assert front["ml-flow"]["phase"] == 4
+    assert re.search(r"^# 4\. Model architecture", text, re.MULTILINE)
+    assert 'Chosen option: "baseline", because' in text
+
+
+def test_parse_round_trips() -> None:
+    original = record()
+    assert parse(render(original)) == original
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("# 1. No front matter\n", "no YAML front matter"),
+        ("---\nstatus: [\n---\n# 1. T\n", "not valid YAML"),
+        ("---\nstatus: accepted\n---\nno title\n", "no level-one title"),
+    ],
+)
+def test_unreadable_records_say_why(text: str, problem: str) -> None:
+    with pytest.raises(RecordError, match=problem):
+        parse(text)
+
+
+def test_invalid_records_are_refused() -> None:
+    with pytest.raises(RecordError, match="status 'maybe'"):
+        record(status="maybe")
+    with pytest.raises(RecordError, match="chosen option"):
+        Record(1, "t", "accepted", "d", [], "", [], [Option("a")], "b", "")
+
+
+def test_write_names_the_file_and_indexes_it(tmp_path: Path) -> None:
+    folder = tmp_path / "docs/adr"
+    path = write(record(4), folder)
+    write(record(1), folder)
+    assert path.name == "0004-model-architecture-gradient-boosted-trees.md"
+    index = (folder / "README.md").read_text()
+    assert index.startswith(INDEX_HEADER)
+    rows = [
+        line for line in index.splitlines() if line.startswith("| 1 ") or line.startswith("| 4 ")
+    ]
+    assert [row.split(" | ")[0] for row in rows] == ["| 1", "| 4"]
+    assert "| accepted | 4 |" in rows[1]
+    assert not list(folder.glob(".*partial"))
+
+
+def test_rewriting_a_record_replaces_it(tmp_path: Path) -> None:
+    folder = tmp_path / "adr"
+    write(record(6, status="proposed"), folder)
+    renamed = record(6)
+    renamed.title = "Design approval"
+    write(renamed, folder)
+    assert [path.name for path in sorted(folder.glob("0006-*.md"))] == ["0006-design-approval.md"]
+
+
+def test_records_and_index_pass_a_markdown_linter(tmp_path: Path) -> None:
+    """MD013 (line length) is off: records hold measured values and long table rows."""
+    folder = tmp_path / "adr"
+    write(record(1), folder)
+    write(record(4), folder)
+    command = [
+        sys.executable,
+        "-m",
+        "pymarkdown",
+        "--set",
+        "extensions.front-matter.enabled=$!True",
+        "-d",
+        "md013",
+        "scan",
+        str(folder),
+    ]
+    linted = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+
+
+def test_the_template_ships_the_engine_index_header() -> None:
+    shipped = (ROOT / "template/docs/adr/README.md").read_text()
+    assert shipped == INDEX_HEADER

@@ -1,0 +1,109 @@
+"""Run state: atomic, reconciled with the ADRs on disk, locked, and strict about corruption."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from ml_phases import state as run_state
+from ml_phases.adr import write
+from ml_phases.state import StateError
+from test_engine_adr import record
+
+
+def test_a_new_project_has_twelve_pending_phases(tmp_path: Path) -> None:
+    state = run_state.load(tmp_path)
+    assert [p.status for p in state.phases.values()] == ["pending"] * 12
+
+
+def test_save_and_load_round_trip(tmp_path: Path) -> None:
+    state = run_state.load(tmp_path)
+    state.approval.reasons.append("too slow for realtime")
+    state.phases[2].note = "three explorers"
+    run_state.save(tmp_path, state)
+    again = run_state.load(tmp_path)
+    assert again.approval.reasons == ["too slow for realtime"]
+    assert again.phases[2].note == "three explorers"
+
+
+def test_a_phase_is_done_only_when_its_adr_is_on_disk(tmp_path: Path) -> None:
+    state = run_state.load(tmp_path)
+    state.phases[1].status = "done"  # claimed, but no ADR: a run killed mid-phase
+    state.phases[2].status = "running"
+    run_state.save(tmp_path, state)
+    write(record(2), tmp_path / "docs/adr")  # the ADR landed, the state save did not
+    loaded = run_state.load(tmp_path)
+    assert loaded.phases[1].status == "pending"
+    assert loaded.phases[2].status == "done"
+    assert loaded.phases[2].adr == "docs/adr/0002-model-architecture-gradient-boosted-trees.md"
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("{not json", "not JSON"),
+        (json.dumps({"version": 1}), "KeyError"),
+        (
+            json.dumps({"version": 1, "phases": {"1": {"status": "done"}}, "approval": {}}),
+            "does not list phases 1 to 12",
+        ),
+    ],
+)
+def test_a_corrupt_state_is_reported_not_guessed(tmp_path: Path, content: str, problem: str):
+    path = tmp_path / ".ml-flow/state.json"
+    path.parent.mkdir()
+    path.write_text(content)
+    with pytest.raises(StateError, match=problem):
+        run_state.load(tmp_path)
+    assert path.read_text() == content  # left for the user to inspect
+
+
+def test_a_second_run_is_refused_while_the_first_holds_the_lock(tmp_path: Path) -> None:
+    with (
+        run_state.locked(tmp_path),
+        pytest.raises(StateError, match="another ml-phases run"),
+        run_state.locked(tmp_path),
+    ):
+        pass
+    with run_state.locked(tmp_path):  # released on exit
+        pass
+
+
+def test_a_lock_left_by_a_killed_run_is_taken_over(tmp_path: Path) -> None:
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    lock = tmp_path / ".ml-flow/run.lock"
+    lock.parent.mkdir()
+    lock.write_text(dead)
+    with run_state.locked(tmp_path):
+        assert lock.read_text() != dead
+    assert not lock.exists()
+
+
+def test_status_command(tmp_path: Path) -> None:
+    write(record(1), tmp_path / "docs/adr")
+    command = [sys.executable, "-m", "ml_phases", "--project", str(tmp_path), "status"]
+    env = {"PYTHONPATH": str(Path(__file__).resolve().parents[1] / "hooks")}
+    shown = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    assert shown.returncode == 0, shown.stderr
+    assert "1 of 12 phases done" in shown.stdout
+    rows = json.loads(
+        subprocess.run(
+            [*command, "--json"], capture_output=True, text=True, env=env, check=True
+        ).stdout
+    )
+    assert [row["status"] for row in rows][:2] == ["done", "pending"]
+
+    (tmp_path / ".ml-flow").mkdir()
+    (tmp_path / ".ml-flow/state.json").write_text("{broken")
+    broken = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    assert broken.returncode == 2
+    assert broken.stderr.startswith("ml-phases: error:")
+    assert len(broken.stderr.strip().splitlines()) == 1
