@@ -62,6 +62,7 @@ def test_announcement() -> None:
         " (parallel: ml-architect, ml-architect then parallel: data-scientist, data-scientist)"
     )
     assert phase(6).announce().endswith("Agents: none (a gate)")
+    assert phase(1).announce().endswith("Agents: ml-explorer")
     assert "Next: done" in phase(12).announce()
 
 

@@ -25,6 +25,13 @@ order the decisions were made. The phase engine (`ml-phases`) writes them and ke
 """
 
 
+class _PlainDumper(yaml.SafeDumper):
+    """YAML without anchors and aliases: ADR tools read plain front matter."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 class RecordError(ValueError):
     """A record file that is not a readable MADR record."""
 
@@ -100,7 +107,7 @@ def render(record: Record) -> str:
         *(f"* Bad, because {item}" for item in record.bad),
     ]
     sections = [
-        f"---\n{yaml.safe_dump(front, sort_keys=False, allow_unicode=True)}---",
+        f"---\n{yaml.dump(front, Dumper=_PlainDumper, sort_keys=False, allow_unicode=True)}---",
         f"# {record.number}. {record.title}",
         f"## Context and Problem Statement\n\n{record.context.strip()}",
         f"## Decision Drivers\n\n{_bullets(record.drivers)}",

@@ -78,7 +78,10 @@ class Phase:
             + ", ".join(agent.role for agent in step.agents)
             for step in self.steps
         )
-        agents = f"{', '.join(counted)} ({order})" if roles else "none (a gate)"
+        if not roles:
+            agents = "none (a gate)"
+        else:
+            agents = ", ".join(counted) + (f" ({order})" if len(roles) > 1 else "")
         return f"Phase {self.number} of 12: {self.name}\nNext: {next_line}\nAgents: {agents}"
 
 

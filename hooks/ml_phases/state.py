@@ -41,6 +41,7 @@ class Approval:
     status: str = "pending"  # pending | approved | rejected
     option: str | None = None  # the candidate approved (baseline | sota | pragmatic)
     reasons: list[str] = field(default_factory=list)  # every rejection's reason, in order
+    rejected: list[str] = field(default_factory=list)  # the candidates those rejections refused
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""Backends fill the phase specs in: `offline` (deterministic analysts) and, later, `claude`."""

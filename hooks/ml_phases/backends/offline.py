@@ -1,0 +1,500 @@
+"""The offline backend: each role is an analyst that works through the project's CLI.
+
+Every number in a report is measured on the user's data by the project's own tools
+(`profile`, `risks`, `bakeoff`); the rules that turn measurements into decisions are here,
+stated in the ADRs they produce. Deterministic and network-free.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..adr import Option
+from ..project import Project
+
+CANDIDATES = {"baseline": "linear", "sota": "mlp", "pragmatic": "gbm"}
+HIGHER_IS_BETTER = {
+    "roc_auc": True,
+    "pr_auc": True,
+    "accuracy": True,
+    "f1": True,
+    "log_loss": False,
+    "rmse": False,
+    "mae": False,
+    "r2": True,
+}
+SIMPLICITY = ("baseline", "pragmatic", "sota")  # ties go to the earlier one
+
+
+@dataclass
+class Context:
+    """What a phase starts from: the project, the answers (capsule applied), earlier facts."""
+
+    project: Project
+    answers: dict[str, Any]
+    facts: dict[int, dict[str, Any]] = field(default_factory=dict)
+    capsule: str | None = None
+    rejections: list[str] = field(default_factory=list)  # reasons given at the gate
+    excluded: set[str] = field(default_factory=set)  # candidates rejected at the gate
+
+    @property
+    def metric(self) -> str:
+        return str(self.answers["primary_metric"])
+
+    def overrides(self) -> list[str]:
+        """The data answers (a capsule may change them) as config overrides."""
+        keys = {
+            "data_source": "data.source",
+            "target": "data.target",
+            "task_type": "task",
+            "primary_metric": "primary_metric",
+        }
+        return [f"{key}={self.answers[name]}" for name, key in keys.items() if name in self.answers]
+
+
+@dataclass
+class Report:
+    """What a phase decided: the content of its ADR, and facts for later phases."""
+
+    title: str
+    context: str
+    drivers: list[str]
+    options: list[Option]
+    chosen: str
+    because: str
+    good: list[str] = field(default_factory=list)
+    bad: list[str] = field(default_factory=list)
+    confirmation: str = ""
+    more: str = ""
+    facts: dict[str, Any] = field(default_factory=dict)
+    status: str = "accepted"
+
+
+def _limit(name: str, value: float | None, unit: str) -> str:
+    return f"{name}: {value} {unit}" if value else f"{name}: no limit"
+
+
+def fmt(value: float | None, digits: int = 4) -> str:
+    return (
+        "n/a"
+        if value is None or (isinstance(value, float) and math.isnan(value))
+        else (f"{value:.{digits}f}")
+    )
+
+
+def _label_order(label: str) -> tuple[int, float | str]:
+    """Sort labels as the project does: numbers by value, text alphabetically."""
+    try:
+        return (0, float(label))
+    except ValueError:
+        return (1, label)
+
+
+def dummy_baseline(metric: str, target: dict[str, Any], rows: int) -> float | None:
+    """The exact score, on all rows, of predicting the class shares (or the mean) for every row.
+
+    None where the profile does not determine it (MAE needs the deviations themselves).
+    """
+    if "classes" in target:
+        counts = target["classes"]
+        total = sum(counts.values())
+        shares = [counts[label] / total for label in sorted(counts, key=_label_order)]
+        binary = len(shares) == 2
+        positive = shares[-1] if binary else None  # the project scores the last class
+        return {
+            "roc_auc": 0.5,
+            "pr_auc": positive if binary else sum(shares) / len(shares),
+            "accuracy": max(shares),
+            # The prior predicts the majority class for every row.
+            "f1": (2 * positive / (1 + positive) if positive > 0.5 else 0.0) if binary else None,
+            "log_loss": -sum(share * math.log(share) for share in shares if share > 0),
+        }[metric]
+    std_population = target["std"] * math.sqrt((rows - 1) / rows)
+    return {"rmse": std_population, "mae": None, "r2": 0.0}[metric]
+
+
+def problem_analysis(ctx: Context) -> Report:
+    answers, metric = ctx.answers, ctx.metric
+    profile = ctx.project.cli("profile", *ctx.overrides())
+    baseline = dummy_baseline(metric, profile["target"], profile["rows"])
+    direction = "higher" if HIGHER_IS_BETTER[metric] else "lower"
+    constraints = list(answers.get("constraints") or [])
+    limits = [
+        f"deployment: {answers.get('deployment_target', 'batch')}",
+        _limit("latency per prediction", answers.get("max_latency_ms"), "ms"),
+        _limit("model size", answers.get("max_model_mb"), "MB"),
+        f"interpretability: {answers.get('interpretability', 'preferred')}",
+    ]
+    alternatives = [
+        m
+        for m in (
+            ("roc_auc", "pr_auc", "accuracy")
+            if "classes" in profile["target"]
+            else ("rmse", "mae", "r2")
+        )
+        if m != metric
+    ]
+    loaded = f"Loaded capsule: {ctx.capsule}\n\n" if ctx.capsule else ""
+    return Report(
+        title=f"Problem analysis: {answers['task_type']} of {answers['target']}",
+        context=(
+            f"{loaded}Goal: {answers.get('goal', '')}\n\n"
+            f"Data: `{answers['data_source']}`, {profile['rows']} rows, {profile['features']}"
+            f" features; target `{answers['target']}` ({answers['task_type']})."
+        ),
+        drivers=[f"primary metric {metric} ({direction} is better)", *limits, *constraints],
+        options=[
+            Option(
+                metric,
+                "the metric the answers name",
+                [f"dummy baseline measured at {fmt(baseline)}"],
+                [],
+            ),
+            *(
+                Option(m, "an alternative metric", [], ["not the metric the answers name"])
+                for m in alternatives
+            ),
+        ],
+        chosen=metric,
+        because=(
+            f"the answers name it; success means beating the dummy baseline ({fmt(baseline)},"
+            " the score of predicting the training distribution) with the whole 95% confidence"
+            " interval of the held-out score."
+        ),
+        good=[f"a measured bar: {metric} must be {direction} than {fmt(baseline)}"],
+        confirmation="Phase 11 evaluates the chosen model on held-out rows against this baseline.",
+        more="Known risks from the answers: " + ("; ".join(answers.get("risks") or []) or "none"),
+        facts={"baseline": baseline, "rows": profile["rows"], "target": profile["target"]},
+    )
+
+
+def data_architecture(ctx: Context) -> Report:
+    profile = ctx.project.cli("profile", *ctx.overrides())
+    target = ctx.answers["target"]
+    features = [c for c in profile["schema"] if c["name"] != target]
+    numeric = [
+        c for c in features if c["dtype"].startswith(("Int", "UInt", "Float", "Date", "Bool"))
+    ]
+    text = [c for c in features if c not in numeric]
+    missing = [c for c in features if c["missing"]]
+    rows_with_gaps = max((c["missing"] for c in missing), default=0)
+    share = rows_with_gaps / profile["rows"]
+    schema = "\n".join(
+        f"| {c['name']} | {c['dtype']} | {c['missing']} | {c['unique']} |" for c in features
+    )
+    return Report(
+        title="Data architecture: feature schema and preprocessing",
+        context=(
+            f"`{ctx.answers['data_source']}`: {profile['rows']} rows, {len(numeric)} numeric and"
+            f" {len(text)} categorical features, {profile['missing_cells']} missing cells,"
+            f" {profile['duplicate_rows']} duplicate rows, {profile['memory_mb']} MB in memory."
+            f"\n\n| feature | type | missing | distinct |\n|---|---|---|---|\n{schema}"
+        ),
+        drivers=[
+            "preprocessing must be fitted on training rows only",
+            f"{len(missing)} features have missing values",
+        ],
+        options=[
+            Option(
+                "fitted pipeline",
+                "median imputation with missing indicators, scaling,"
+                " one-hot for text (codes for trees), fitted on the training split",
+                ["keeps every row", "no statistics leak from validation or test rows"],
+                [],
+            ),
+            Option(
+                "drop incomplete rows",
+                "train only on complete rows",
+                [],
+                [f"loses at least {share:.1%} of rows"] if share else [],
+            ),
+        ],
+        chosen="fitted pipeline",
+        because=(
+            "it keeps every row and is fitted inside the training split"
+            + (
+                f", while dropping incomplete rows would lose at least {share:.1%}."
+                if share
+                else "; there are no missing values to drop today, but new data may have them."
+            )
+        ),
+        good=["one preprocessing path for training, evaluation and prediction"],
+        confirmation="The project's test `preprocessing sees only training rows` checks it.",
+        facts={"numeric": len(numeric), "categorical": len(text), "rows": profile["rows"]},
+    )
+
+
+def risk_assessment(ctx: Context) -> Report:
+    report = ctx.project.cli("risks", *ctx.overrides())
+    risks = report["risks"]
+    kinds = {risk["kind"] for risk in risks}
+    if "time_order" in kinds and any(
+        r["severity"] == "info" for r in risks if r["kind"] == "time_order"
+    ):
+        split = "temporal split"
+    elif "id_like" in kinds:
+        split = "grouped split"
+    else:
+        split = (
+            "stratified split" if ctx.answers["task_type"] == "classification" else ("random split")
+        )
+    table = "\n".join(f"| {r['severity']} | {r['kind']} | {r['message']} |" for r in risks)
+    scores = report["single_feature_scores"]
+    strongest = max(scores.items(), key=lambda item: item[1]) if scores else ("none", float("nan"))
+    return Report(
+        title=f"Risk assessment: {len(risks)} data risks, {split}",
+        context=(
+            f"Measured on {report['rows']} rows by `risks`. Strongest single feature:"
+            f" `{strongest[0]}` at {fmt(strongest[1])} on held-out rows (leakage is suspected"
+            " at 0.99)."
+            + (
+                f"\n\n| severity | risk | finding |\n|---|---|---|\n{table}"
+                if risks
+                else "\n\nNo risk crossed its threshold."
+            )
+        ),
+        drivers=[
+            "no row may inform both training and evaluation",
+            *(r["message"] for r in risks if r["severity"] == "high"),
+        ],
+        options=[
+            Option(
+                "stratified split",
+                "random, class shares kept in every split",
+                ["fits independent rows"],
+                ["leaks across time or groups"],
+            ),
+            Option(
+                "grouped split",
+                "rows sharing data.group_column stay together",
+                ["no identity leaks across splits"],
+                ["needs a group column"],
+            ),
+            Option(
+                "temporal split",
+                "train on the past, test on the future",
+                ["no lookahead"],
+                ["needs data.time_column"],
+            ),
+            Option("random split", "for regression targets", ["simple"], ["leaks like stratified"]),
+        ],
+        chosen=split,
+        because=f"it fits the risks measured ({', '.join(sorted(kinds)) or 'none'}).",
+        bad=[r["message"] for r in risks if r["severity"] in ("high", "medium")],
+        confirmation="Phase 5's fact-checks test the validation scheme against these risks.",
+        facts={"risks": risks, "split": split, "kinds": sorted(kinds)},
+    )
+
+
+def _eligible(ctx: Context, result: dict[str, Any]) -> str | None:
+    """Why a candidate breaks a constraint, or None if it meets them all."""
+    answers = ctx.answers
+    latency, size = answers.get("max_latency_ms") or 0, answers.get("max_model_mb") or 0
+    if answers.get("interpretability") == "required" and result["model"] != "linear":
+        return "interpretability is required and only the linear model is directly readable"
+    if latency and result["latency_ms_single_row"] > latency:
+        return f"one prediction takes {fmt(result['latency_ms_single_row'], 2)} ms > {latency} ms"
+    if size and result["size_kb"] / 1024 > size:
+        return f"the model takes {result['size_kb'] / 1024:.2f} MB > {size} MB"
+    return None
+
+
+def choose(ctx: Context, bakeoff: dict[str, Any], excluded: set[str]) -> tuple[str, str]:
+    """The candidate to recommend and the rule that picked it.
+
+    Rule: drop candidates that break a constraint or that the user rejected; take the best mean
+    score; when interpretability is preferred, take the simplest candidate whose mean is within
+    one standard deviation of the best (baseline, then pragmatic, then state of the art).
+    """
+    results = {
+        name: r
+        for name, model in CANDIDATES.items()
+        for r in bakeoff["results"]
+        if r["model"] == model
+    }
+    open_ = {n: r for n, r in results.items() if n not in excluded and _eligible(ctx, r) is None}
+    if not open_:
+        raise ValueError("no candidate meets the constraints and the rejections")
+    sign = 1 if bakeoff["higher_is_better"] else -1
+    best = max(open_, key=lambda name: sign * open_[name]["mean"])
+    if ctx.answers.get("interpretability", "preferred") == "preferred":
+        margin = open_[best]["std"]
+        close = [
+            n
+            for n in SIMPLICITY
+            if n in open_ and sign * (open_[best]["mean"] - open_[n]["mean"]) <= margin
+        ]
+        if close[0] != best:
+            return close[0], (
+                f"its mean {bakeoff['metric']} is within one standard deviation"
+                f" ({fmt(margin)}) of the best ({best}), and interpretability is preferred"
+            )
+    return best, f"it has the best mean {bakeoff['metric']} among the candidates that qualify"
+
+
+def model_architecture(ctx: Context) -> Report:
+    bakeoff = ctx.project.cli("bakeoff", *ctx.overrides())
+    excluded = ctx.excluded
+    chosen, rule = choose(ctx, bakeoff, excluded)
+    by_model = {r["model"]: r for r in bakeoff["results"]}
+    rows, options = [], []
+    for name, model in CANDIDATES.items():
+        r = by_model[model]
+        problem = _eligible(ctx, r) or ("rejected at the design gate" if name in excluded else None)
+        rows.append(
+            f"| {name} | {model} | {fmt(r['mean'])} ± {fmt(r['std'])} | {r['fit_seconds']:.2f}"
+            f" | {r['latency_ms_single_row']:.2f} | {r['size_kb']:.1f} |"
+        )
+        options.append(
+            Option(
+                name,
+                f"{model}: {bakeoff['metric']} {fmt(r['mean'])} ± {fmt(r['std'])} over"
+                f" {bakeoff['folds']} folds",
+                [
+                    f"fit in {r['fit_seconds']:.2f} s",
+                    f"{r['latency_ms_single_row']:.2f} ms per row",
+                ],
+                [problem] if problem else [],
+            )
+        )
+    inputs = "\n\n".join(f"Rejected before: {reason}" for reason in ctx.rejections)
+    return Report(
+        title=f"Model architecture: {chosen} ({CANDIDATES[chosen]})",
+        context=(
+            f"Three candidates cross-validated with {bakeoff['folds']} folds on"
+            f" {bakeoff['rows']} non-test rows by `bakeoff`:\n\n"
+            "| candidate | model | " + bakeoff["metric"] + " mean ± std | fit s |"
+            " latency ms (1 row) | size KB |\n|---|---|---|---|---|---|\n"
+            + "\n".join(rows)
+            + (f"\n\n{inputs}" if inputs else "")
+        ),
+        drivers=[
+            f"{bakeoff['metric']} ({'higher' if bakeoff['higher_is_better'] else 'lower'}"
+            " is better)",
+            f"interpretability: {ctx.answers.get('interpretability')}",
+            _limit("latency limit", ctx.answers.get("max_latency_ms"), "ms"),
+            _limit("size limit", ctx.answers.get("max_model_mb"), "MB"),
+        ],
+        options=options,
+        chosen=chosen,
+        because=rule + ".",
+        confirmation="Phase 11 trains it fully and evaluates it on the held-out rows.",
+        more="Rule: drop candidates that break a constraint or were rejected at the gate; take"
+        " the best mean; with interpretability preferred, take the simplest candidate within one"
+        " standard deviation of the best.",
+        facts={"chosen": chosen, "model": CANDIDATES[chosen], "bakeoff": bakeoff},
+    )
+
+
+def infrastructure_design(ctx: Context) -> Report:
+    answers, facts = ctx.answers, ctx.facts
+    profile = facts[2]
+    risks = facts[3]
+    tracking = answers.get("tracking", "mlflow")
+    rows = profile["rows"]
+    width = profile["numeric"] * 2 + profile["categorical"] * 32  # values + missing flags, one-hot
+    memory_mb = rows * width * 4 / 2**20
+    checks = [
+        (
+            "validation scheme fits the data",
+            not ("time_order" in risks["kinds"] and risks["split"] != "temporal split"),
+            f"split: {risks['split']}; risks: {', '.join(risks['kinds']) or 'none'}",
+        ),
+        (
+            "metric fits the class balance",
+            not ("imbalance" in risks["kinds"] and ctx.metric == "accuracy"),
+            f"metric {ctx.metric}; imbalance "
+            + ("found" if "imbalance" in risks["kinds"] else "not found"),
+        ),
+        (
+            "no leakage suspect left in the features",
+            "leakage" not in risks["kinds"],
+            "single-feature scores below 0.99"
+            if "leakage" not in risks["kinds"]
+            else "a feature predicts the target almost alone",
+        ),
+    ]
+    failed = [name for name, passed, _ in checks if not passed]
+    table = "\n".join(
+        f"| {name} | {'pass' if ok else 'FAIL'} | {why} |" for name, ok, why in checks
+    )
+    return Report(
+        title="Infrastructure design: tracking, checkpoints, in-memory batches",
+        context=(
+            f"Training data: {rows} rows x about {width} model inputs = {memory_mb:.2f} MB as"
+            " float32, so the whole training split lives in memory as tensors and batches are"
+            " sliced from it. One process, one device: nothing here needs data parallelism."
+            f"\n\nFact-checks:\n\n| check | result | evidence |\n|---|---|---|\n{table}"
+        ),
+        drivers=["runs must be reproducible and resumable", f"tracking: {tracking}"],
+        options=[
+            Option(
+                "in-memory tensors",
+                "slice shuffled batches from tensors",
+                [f"{memory_mb:.2f} MB fits in memory"],
+                [],
+            ),
+            Option(
+                "streaming loader",
+                "DataLoader over files",
+                ["scales past memory"],
+                ["0.33-0.78x the throughput on these machines (measured in DESIGN.md)"],
+            ),
+        ],
+        chosen="in-memory tensors",
+        because=f"the training data takes {memory_mb:.2f} MB.",
+        good=[
+            "checkpoints every epoch (last.pt, best.pt) written atomically; exact resume",
+            f"{tracking} tracking with the config, metrics, git commit and data fingerprint",
+        ],
+        bad=[f"fact-check failed: {name}" for name in failed],
+        confirmation="The fact-checks above; a failed check is listed for the design gate.",
+        facts={"memory_mb": memory_mb, "failed_checks": failed, "tracking": tracking},
+    )
+
+
+def design_approval(ctx: Context) -> Report:
+    model = ctx.facts[4]
+    bakeoff = model["bakeoff"]
+    failed = ctx.facts[5]["failed_checks"]
+    by_model = {r["model"]: r for r in bakeoff["results"]}
+    options = [
+        Option(
+            name,
+            f"{CANDIDATES[name]}: {bakeoff['metric']} {fmt(by_model[CANDIDATES[name]]['mean'])}",
+            ["recommended by Phase 4"] if name == model["chosen"] else [],
+            [],
+        )
+        for name in CANDIDATES
+    ]
+    return Report(
+        title=f"Design approval: {model['chosen']} ({model['model']})",
+        context=(
+            f"The design of phases 1-5: metric {ctx.metric} against a dummy baseline of"
+            f" {fmt(ctx.facts[1]['baseline'])}; {ctx.facts[3]['split']}; candidate"
+            f" {model['chosen']} ({model['model']}); in-memory training with"
+            f" {ctx.facts[5]['tracking']} tracking."
+            + (f"\n\nFailed fact-checks: {', '.join(failed)}." if failed else "")
+            + "\n\nApprove with `ml-phases approve` (or `--option baseline|sota|pragmatic`),"
+            ' or reject with `ml-phases reject --reason "…"` to redo phases 4-5.'
+        ),
+        drivers=["the user decides before any code changes"],
+        options=options,
+        chosen=model["chosen"],
+        because="Phase 4 recommends it by the rule stated there.",
+        confirmation="Recorded when the user approves.",
+        facts={"recommended": model["chosen"]},
+        status="proposed",
+    )
+
+
+PHASE_FUNCTIONS = {
+    1: problem_analysis,
+    2: data_architecture,
+    3: risk_assessment,
+    4: model_architecture,
+    5: infrastructure_design,
+    6: design_approval,
+}

@@ -1,0 +1,74 @@
+"""Capsules: a small YAML file of context (goal, constraints, key files, risks, data answers).
+
+`ml-phases run --capsule <slug>` reads `.phase0/capsules/<slug>/capsule.yaml`; its values take
+precedence over the Copier answers in Phase 1. A malformed capsule is an error that names the key.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+LISTS = ("constraints", "key_files", "risks")
+TEXT = ("goal", "data_source", "target")
+CHOICES = {
+    "task_type": ("classification", "regression"),
+    "primary_metric": ("roc_auc", "pr_auc", "accuracy", "f1", "log_loss", "rmse", "mae", "r2"),
+    "deployment_target": ("batch", "realtime", "edge"),
+    "interpretability": ("none", "preferred", "required"),
+}
+NUMBERS = ("max_latency_ms", "max_model_mb")
+KEYS = (*TEXT, *LISTS, *CHOICES, *NUMBERS)
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+class CapsuleError(ValueError):
+    """A capsule that is missing or malformed; the message names the file and the key."""
+
+
+def capsule_path(project: Path, slug: str) -> Path:
+    if not SLUG.match(slug):
+        raise CapsuleError(f"capsule slug {slug!r} is not allowed: use a-z, 0-9, '-', '_'")
+    return project / ".phase0" / "capsules" / slug / "capsule.yaml"
+
+
+def validate(raw: Any, source: str) -> dict[str, Any]:
+    """The capsule's values, checked key by key."""
+    if not isinstance(raw, dict):
+        raise CapsuleError(f"{source}: a capsule is a mapping of keys ({', '.join(KEYS)})")
+    for key, value in raw.items():
+        if key not in KEYS:
+            raise CapsuleError(f"{source}: unknown key '{key}' (allowed: {', '.join(KEYS)})")
+        if key in TEXT and not (isinstance(value, str) and value.strip()):
+            raise CapsuleError(f"{source}: '{key}' must be non-empty text")
+        if key in LISTS and not (
+            isinstance(value, list) and all(isinstance(item, str) for item in value)
+        ):
+            raise CapsuleError(f"{source}: '{key}' must be a list of text items")
+        if key in CHOICES and value not in CHOICES[key]:
+            allowed = ", ".join(CHOICES[key])
+            raise CapsuleError(f"{source}: '{key}' is {value!r}; allowed: {allowed}")
+        if key in NUMBERS and (
+            isinstance(value, bool) or not isinstance(value, int | float) or value < 0
+        ):
+            raise CapsuleError(f"{source}: '{key}' must be a number >= 0 (0: no limit)")
+    for path in raw.get("key_files", []):
+        if path.startswith(("/", "~")) or ".." in Path(path).parts:
+            raise CapsuleError(f"{source}: key_files entry '{path}' is outside the project")
+    return dict(raw)
+
+
+def load_capsule(project: Path, slug: str) -> dict[str, Any]:
+    path = capsule_path(project, slug)
+    if not path.is_file():
+        raise CapsuleError(f"capsule '{slug}' not found: expected {path}")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise CapsuleError(f"{path}: not valid YAML{where}") from None
+    return validate(raw, str(path))

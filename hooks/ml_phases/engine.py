@@ -1,0 +1,272 @@
+"""Running the phases: in order, resumable, one ADR each, stopping at the design gate.
+
+A phase writes its facts, then its ADR (last), then marks itself done; a run cut off anywhere
+resumes at the first phase without an ADR. The gate (phase 6) writes a *proposed* ADR and stops
+the run until `approve` (optionally another candidate) or `reject --reason` (phases 4-5 again,
+with the reason as input).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from . import adr
+from . import state as run_state
+from .backends.offline import CANDIDATES, PHASE_FUNCTIONS, Context, Report
+from .capsule import load_capsule
+from .phases import PHASES, phase
+from .project import Project
+
+GATE = 6
+REDONE_ON_REJECT = (4, 5, 6)
+
+
+class EngineError(RuntimeError):
+    """A request the engine cannot carry out; the message says why and what to do."""
+
+
+def facts_path(root: Path) -> Path:
+    return root / run_state.STATE_DIR / "facts.json"
+
+
+def load_facts(root: Path) -> dict[int, dict[str, Any]]:
+    path = facts_path(root)
+    if not path.exists():
+        return {}
+    try:
+        return {int(k): v for k, v in json.loads(path.read_text(encoding="utf-8")).items()}
+    except (json.JSONDecodeError, ValueError, AttributeError) as exc:
+        raise run_state.StateError(f"{path} is corrupt ({exc}); move it away and redo") from None
+
+
+def save_facts(root: Path, facts: dict[int, dict[str, Any]]) -> None:
+    adr.atomic_write(facts_path(root), json.dumps(facts, indent=2, default=str) + "\n")
+
+
+def fingerprint(answers: dict[str, Any], inputs: list[Path]) -> str:
+    """What a phase saw: the answers and the ADRs it read."""
+    digest = hashlib.sha256(json.dumps(answers, sort_keys=True, default=str).encode())
+    for path in inputs:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def to_record(
+    number: int, report: Report, backend: str, answers: dict, inputs: list[Path], seconds: float
+) -> adr.Record:
+    spec = phase(number)
+    roles = [agent.role for agent in spec.agents] or ["user"]
+    return adr.Record(
+        number=number,
+        title=report.title,
+        status=report.status,
+        date=dt.date.today().isoformat(),
+        decision_makers=roles,
+        context=report.context,
+        drivers=report.drivers,
+        options=report.options,
+        chosen=report.chosen,
+        because=report.because,
+        good=report.good,
+        bad=report.bad,
+        confirmation=report.confirmation,
+        more=report.more,
+        flow={
+            "phase": number,
+            "name": spec.name,
+            "meta-phase": spec.meta,
+            "agents": roles,
+            "backend": backend,
+            "model": None,
+            "tokens": {"input": 0, "output": 0, "cache_write": 0, "cache_read": 0},
+            "cost_usd": 0.0,
+            "seconds": round(seconds, 2),
+            "input_fingerprint": fingerprint(answers, inputs),
+        },
+    )
+
+
+def _gate_record(root: Path) -> adr.Record | None:
+    path = adr.records(root / run_state.ADR_DIR).get(GATE)
+    return adr.parse(path.read_text(encoding="utf-8")) if path else None
+
+
+def run(
+    root: Path,
+    *,
+    start: int = 1,
+    stop: int = 12,
+    redo: int | None = None,
+    backend: str = "offline",
+    capsule: str | None = None,
+    say: Callable[[str], None] = print,
+) -> str:
+    """Run phases start..stop; returns how the run ended: 'gate', 'done' or 'not-built'."""
+    if backend != "offline":
+        raise EngineError(f"backend '{backend}' is not in this version; use --backend offline")
+    if not 1 <= start <= stop <= len(PHASES):
+        raise EngineError(f"--from {start} --to {stop} is not a range within 1-{len(PHASES)}")
+    project = Project.open(root)
+    answers = dict(project.answers)
+    if capsule:
+        answers |= load_capsule(root, capsule)
+        say(f"Loaded capsule: {capsule}")
+    with run_state.locked(root):
+        state = run_state.load(root)
+        facts = load_facts(root)
+        if redo is not None:
+            state.phases[phase(redo).number].status = "pending"
+        for spec in PHASES[start - 1 : stop]:
+            number, current = spec.number, state.phases[spec.number]
+            if number == GATE:
+                ended = _gate(root, state, facts, answers, capsule, say)
+                if ended:
+                    return ended
+                continue
+            if current.status == "done":
+                continue
+            if number not in PHASE_FUNCTIONS:
+                say(
+                    f"Phase {number} of 12: {spec.name} is not in this version of the engine;"
+                    " the ADRs so far are in docs/adr/."
+                )
+                return "not-built"
+            say(spec.announce())
+            current.status = "running"
+            run_state.save(root, state)
+            started = time.perf_counter()
+            ctx = Context(
+                project,
+                answers,
+                facts,
+                capsule,
+                list(state.approval.reasons),
+                set(state.approval.rejected),
+            )
+            report = PHASE_FUNCTIONS[number](ctx)
+            facts[number] = report.facts
+            save_facts(root, facts)
+            inputs = [
+                p for n, p in adr.records(root / run_state.ADR_DIR).items() if n in spec.inputs
+            ]
+            seconds = time.perf_counter() - started
+            path = adr.write(
+                to_record(number, report, backend, answers, inputs, seconds),
+                root / run_state.ADR_DIR,
+            )
+            current.status, current.adr, current.seconds = (
+                "done",
+                str(path.relative_to(root)),
+                (round(seconds, 2)),
+            )
+            run_state.save(root, state)
+            say(f"  ADR: {current.adr} ({seconds:.1f} s)")
+        return "done"
+
+
+def _gate(
+    root: Path,
+    state: run_state.RunState,
+    facts: dict,
+    answers: dict,
+    capsule: str | None,
+    say: Callable[[str], None],
+) -> str | None:
+    """Write the proposed design and stop, or let an approved design through."""
+    spec, current = phase(GATE), state.phases[GATE]
+    record = _gate_record(root)
+    if state.approval.status == "approved" and record and record.status == "accepted":
+        current.status = "done"
+        return None
+    if record is None or record.status != "proposed":
+        say(spec.announce())
+        ctx = Context(
+            Project.open(root),
+            answers,
+            facts,
+            capsule,
+            list(state.approval.reasons),
+            set(state.approval.rejected),
+        )
+        report = PHASE_FUNCTIONS[GATE](ctx)
+        facts[GATE] = report.facts
+        save_facts(root, facts)
+        inputs = [p for n, p in adr.records(root / run_state.ADR_DIR).items() if n < GATE]
+        adr.write(
+            to_record(GATE, report, "offline", answers, inputs, 0.0), root / run_state.ADR_DIR
+        )
+    current.status = "awaiting_approval"
+    current.adr = str(adr.records(root / run_state.ADR_DIR)[GATE].relative_to(root))
+    run_state.save(root, state)
+    options = ", ".join(CANDIDATES)
+    say(
+        f"Design approval needed: the proposed design is in {current.adr}.\n"
+        "Next: ml-phases approve            (the recommended candidate)\n"
+        f"      ml-phases approve --option X (X one of {options})\n"
+        '      ml-phases reject --reason "…" (phases 4-5 again, with your reason)'
+    )
+    return "gate"
+
+
+def _proposed(root: Path) -> adr.Record:
+    record = _gate_record(root)
+    if record is None or record.status != "proposed":
+        raise EngineError("there is no design awaiting approval; run `ml-phases run` first")
+    return record
+
+
+def approve(root: Path, option: str | None = None) -> str:
+    """Accept the proposed design, or the same design with another candidate."""
+    with run_state.locked(root):
+        state = run_state.load(root)
+        record = _proposed(root)
+        chosen = option or record.chosen
+        if chosen not in CANDIDATES:
+            raise EngineError(f"option '{chosen}' is not one of {', '.join(CANDIDATES)}")
+        because = (
+            "the user approved the recommended design."
+            if chosen == record.chosen
+            else f"the user approved it in place of the recommended {record.chosen}."
+        )
+        accepted = dataclasses.replace(
+            record,
+            status="accepted",
+            chosen=chosen,
+            because=because,
+            confirmation="Approved with `ml-phases approve`.",
+        )
+        adr.write(accepted, root / run_state.ADR_DIR)
+        state.approval = dataclasses.replace(state.approval, status="approved", option=chosen)
+        state.phases[GATE].status = "done"
+        run_state.save(root, state)
+    return chosen
+
+
+def reject(root: Path, reason: str) -> str:
+    """Refuse the proposed design: phases 4-5 run again with the reason, then the gate."""
+    if not reason.strip():
+        raise EngineError('a rejection needs a reason: ml-phases reject --reason "…"')
+    with run_state.locked(root):
+        state = run_state.load(root)
+        record = _proposed(root)
+        history = root / run_state.STATE_DIR / "history"
+        for number in REDONE_ON_REJECT:  # keep the refused records, then redo them
+            path = adr.records(root / run_state.ADR_DIR).get(number)
+            if path:
+                stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+                adr.atomic_write(history / f"{stamp}-{path.name}", path.read_text())
+                path.unlink()
+            state.phases[number] = run_state.PhaseState()
+        adr.write_index(root / run_state.ADR_DIR)
+        state.approval.status = "pending"
+        state.approval.reasons.append(reason.strip())
+        state.approval.rejected.append(record.chosen)
+        run_state.save(root, state)
+    return record.chosen

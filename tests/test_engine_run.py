@@ -1,0 +1,273 @@
+"""The engine's run loop on a project whose CLI answers are canned: phases 1-6, the gate,
+resume after an interruption, approve, reject, capsules and the decision rules."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from ml_phases import adr, engine
+from ml_phases import state as run_state
+from ml_phases.backends import offline
+from ml_phases.capsule import CapsuleError
+from ml_phases.project import Project
+
+ANSWERS = {
+    "package_name": "churn",
+    "task_type": "classification",
+    "data_source": "data/churn.csv",
+    "target": "churned",
+    "primary_metric": "roc_auc",
+    "tracking": "mlflow",
+    "interpretability": "preferred",
+    "deployment_target": "batch",
+    "max_latency_ms": 0,
+    "max_model_mb": 0,
+    "goal": "Predict churn",
+    "constraints": [],
+    "risks": [],
+}
+PROFILE = {
+    "rows": 200,
+    "columns": 3,
+    "features": 2,
+    "duplicate_rows": 0,
+    "missing_cells": 5,
+    "memory_mb": 0.01,
+    "target": {"name": "churned", "missing": 0, "classes": {"0": 150, "1": 50}},
+    "schema": [
+        {"name": "tenure", "dtype": "Int64", "missing": 5, "unique": 60},
+        {"name": "plan", "dtype": "String", "missing": 0, "unique": 3},
+        {"name": "churned", "dtype": "Int64", "missing": 0, "unique": 2},
+    ],
+}
+RISKS = {"rows": 200, "single_feature_scores": {"tenure": 0.71, "plan": 0.6}, "risks": []}
+
+
+def bakeoff(scores: dict[str, tuple[float, float]], latency: float = 1.0) -> dict[str, Any]:
+    return {
+        "metric": "roc_auc",
+        "higher_is_better": True,
+        "folds": 5,
+        "rows": 160,
+        "best": "gbm",
+        "results": [
+            {
+                "model": model,
+                "mean": mean,
+                "std": std,
+                "fit_seconds": 0.1,
+                "latency_ms_single_row": latency * (3 if model == "mlp" else 1),
+                "size_kb": 10.0,
+            }
+            for model, (mean, std) in scores.items()
+        ],
+    }
+
+
+BAKEOFF = bakeoff({"linear": (0.80, 0.02), "mlp": (0.84, 0.02), "gbm": (0.90, 0.01)})
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """A project folder with answers, and a CLI that answers from the tables above."""
+    root = tmp_path / "churn"
+    (root / "docs/adr").mkdir(parents=True)
+    (root / ".copier-answers.yml").write_text(yaml.safe_dump(ANSWERS))
+    calls: list[str] = []
+    outputs = {"profile": PROFILE, "risks": RISKS, "bakeoff": BAKEOFF}
+
+    def cli(self: Project, command: str, *overrides: str, config: str = "") -> Any:
+        calls.append(command)
+        value = outputs[command]
+        if isinstance(value, BaseException):
+            raise value
+        return copy.deepcopy(value)
+
+    monkeypatch.setattr(Project, "cli", cli)
+    return {"root": root, "calls": calls, "outputs": outputs}
+
+
+def statuses(root: Path) -> dict[int, str]:
+    return {n: p.status for n, p in run_state.load(root).phases.items()}
+
+
+def gate(root: Path) -> adr.Record:
+    return adr.parse(adr.records(root / "docs/adr")[6].read_text())
+
+
+def test_run_stops_at_the_gate_with_six_records(project: dict, capsys) -> None:
+    assert engine.run(project["root"]) == "gate"
+    records = adr.records(project["root"] / "docs/adr")
+    assert sorted(records) == [1, 2, 3, 4, 5, 6]
+    assert gate(project["root"]).status == "proposed"
+    assert statuses(project["root"])[6] == "awaiting_approval"
+    printed = capsys.readouterr().out
+    assert "Phase 1 of 12: Problem Analysis\nNext: Phase 2 - Data Architecture" in printed
+    assert "Next: ml-phases approve" in printed
+    first = adr.parse(records[1].read_text())
+    assert "200 rows, 2 features" in first.context
+    assert "0.5000" in first.options[0].pros[0]  # the dummy ROC-AUC baseline
+
+
+def test_gbm_wins_on_score_when_nothing_is_close(project: dict) -> None:
+    engine.run(project["root"])
+    assert gate(project["root"]).chosen == "pragmatic"
+
+
+def test_a_cut_off_run_resumes_without_redoing_finished_phases(project: dict) -> None:
+    project["outputs"]["bakeoff"] = KeyboardInterrupt()
+    with pytest.raises(KeyboardInterrupt):
+        engine.run(project["root"])
+    assert sorted(adr.records(project["root"] / "docs/adr")) == [1, 2, 3]
+    assert statuses(project["root"])[4] == "pending"  # no ADR, so not done
+    calls_before = len(project["calls"])
+    project["outputs"]["bakeoff"] = BAKEOFF
+    assert engine.run(project["root"]) == "gate"
+    assert project["calls"][calls_before:] == ["bakeoff"]  # phases 1-3 were not run again
+
+
+def test_approve_another_option_then_run_on(project: dict, capsys) -> None:
+    engine.run(project["root"])
+    assert engine.approve(project["root"], "baseline") == "baseline"
+    record = gate(project["root"])
+    assert (record.status, record.chosen) == ("accepted", "baseline")
+    assert "in place of the recommended pragmatic" in record.because
+    assert engine.run(project["root"]) == "not-built"
+    assert statuses(project["root"])[6] == "done"
+    with pytest.raises(engine.EngineError, match="no design awaiting approval"):
+        engine.approve(project["root"])
+
+
+def test_approve_refuses_an_unknown_option(project: dict) -> None:
+    engine.run(project["root"])
+    with pytest.raises(engine.EngineError, match="'huge' is not one of baseline, sota"):
+        engine.approve(project["root"], "huge")
+    assert gate(project["root"]).status == "proposed"
+
+
+def test_reject_redoes_four_and_five_with_the_reason(project: dict) -> None:
+    root = project["root"]
+    engine.run(root)
+    assert engine.reject(root, "trees are hard to explain to the auditors") == "pragmatic"
+    assert sorted(adr.records(root / "docs/adr")) == [1, 2, 3]
+    assert len(list((root / ".ml-flow/history").glob("*.md"))) == 3
+    assert engine.run(root) == "gate"
+    redone = adr.parse(adr.records(root / "docs/adr")[4].read_text())
+    assert "trees are hard to explain to the auditors" in redone.context
+    assert redone.chosen == "sota"  # the rejected candidate is out
+    assert "rejected at the design gate" in redone.options[2].cons
+
+
+def test_reject_needs_a_reason(project: dict) -> None:
+    engine.run(project["root"])
+    with pytest.raises(engine.EngineError, match="needs a reason"):
+        engine.reject(project["root"], "  ")
+
+
+def test_a_second_concurrent_run_is_refused(project: dict) -> None:
+    with run_state.locked(project["root"]), pytest.raises(run_state.StateError, match="another"):
+        engine.run(project["root"])
+
+
+def test_a_capsule_prefills_phase_one(project: dict, capsys) -> None:
+    folder = project["root"] / ".phase0/capsules/q3-churn"
+    folder.mkdir(parents=True)
+    (folder / "capsule.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "goal": "Cut churn among annual plans",
+                "constraints": ["no pricing features"],
+                "risks": ["plan changes in June"],
+                "interpretability": "required",
+            }
+        )
+    )
+    engine.run(project["root"], capsule="q3-churn")
+    assert "Loaded capsule: q3-churn" in capsys.readouterr().out
+    first = adr.parse(adr.records(project["root"] / "docs/adr")[1].read_text())
+    assert "Loaded capsule: q3-churn" in first.context
+    assert "Cut churn among annual plans" in first.context
+    assert "no pricing features" in first.drivers
+    assert gate(project["root"]).chosen == "baseline"  # interpretability required
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ({"goal": "x", "budget": 3}, "unknown key 'budget'"),
+        ({"constraints": "be fast"}, "'constraints' must be a list"),
+        ({"deployment_target": "cloud"}, "'deployment_target' is 'cloud'"),
+        ({"key_files": ["../secret"]}, "outside the project"),
+        ({"max_latency_ms": -1}, "'max_latency_ms' must be a number"),
+    ],
+)
+def test_a_malformed_capsule_names_the_key(project: dict, content: dict, problem: str) -> None:
+    folder = project["root"] / ".phase0/capsules/bad"
+    folder.mkdir(parents=True)
+    (folder / "capsule.yaml").write_text(yaml.safe_dump(content))
+    with pytest.raises(CapsuleError, match=problem):
+        engine.run(project["root"], capsule="bad")
+    assert not adr.records(project["root"] / "docs/adr")
+
+
+def test_records_note_backend_and_inputs(project: dict) -> None:
+    engine.run(project["root"])
+    record = adr.parse(adr.records(project["root"] / "docs/adr")[5].read_text())
+    assert record.flow["backend"] == "offline"
+    assert record.flow["agents"] == ["ml-architect"] * 2 + ["data-scientist"] * 2
+    assert len(record.flow["input_fingerprint"]) == 16
+
+
+def context(**answers: Any) -> offline.Context:
+    return offline.Context(Project(Path("."), {}), {**ANSWERS, **answers})
+
+
+@pytest.mark.parametrize(
+    ("answers", "scores", "expected"),
+    [
+        ({}, {"linear": (0.80, 0.02), "mlp": (0.84, 0.02), "gbm": (0.90, 0.01)}, "pragmatic"),
+        ({}, {"linear": (0.895, 0.02), "mlp": (0.84, 0.02), "gbm": (0.90, 0.01)}, "baseline"),
+        (
+            {"interpretability": "none"},
+            {"linear": (0.895, 0.02), "mlp": (0.84, 0.02), "gbm": (0.90, 0.01)},
+            "pragmatic",
+        ),
+        (
+            {"interpretability": "required"},
+            {"linear": (0.70, 0.02), "mlp": (0.84, 0.02), "gbm": (0.90, 0.01)},
+            "baseline",
+        ),
+        (
+            {"max_latency_ms": 2, "interpretability": "none"},
+            {"linear": (0.70, 0.02), "mlp": (0.95, 0.02), "gbm": (0.80, 0.01)},
+            "pragmatic",
+        ),
+    ],
+)
+def test_the_choice_rule(answers: dict, scores: dict, expected: str) -> None:
+    chosen, _ = offline.choose(context(**answers), bakeoff(scores), set())
+    assert chosen == expected
+
+
+def test_no_qualifying_candidate_is_an_error() -> None:
+    with pytest.raises(ValueError, match="no candidate meets"):
+        offline.choose(context(interpretability="required"), BAKEOFF, {"baseline"})
+
+
+@pytest.mark.parametrize(
+    ("metric", "expected"),
+    [
+        ("roc_auc", 0.5),
+        ("pr_auc", 0.25),
+        ("accuracy", 0.75),
+        ("f1", 0.0),
+        ("log_loss", -(0.75 * __import__("math").log(0.75) + 0.25 * __import__("math").log(0.25))),
+    ],
+)
+def test_dummy_baselines(metric: str, expected: float) -> None:
+    value = offline.dummy_baseline(metric, PROFILE["target"], 200)
+    assert value == pytest.approx(expected)
