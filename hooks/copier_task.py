@@ -24,17 +24,29 @@ def venv_python(project: Path) -> Path:
     return project / ".venv" / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
-def steps(project: Path, package: str) -> list[tuple[str, list[str]]]:
+ENGINE = Path(__file__).resolve().parent  # hooks/: the ml_phases package ships beside this file
+
+
+def steps(
+    project: Path, package: str, run_phases: bool, auto_approve: bool
+) -> list[tuple[str, list[str]]]:
     """What the task runs, in order, each a name and an argv list."""
     python = str(venv_python(project))
-    return [
-        ("build .venv", [sys.executable, "scripts/setup_env.py"]),
-        ("profile the data", [python, "-m", package, "profile"]),
-    ]
+    build = [sys.executable, "scripts/setup_env.py", "--also", str(ENGINE)]
+    planned = [("build .venv", build), ("profile the data", [python, "-m", package, "profile"])]
+    if run_phases:
+        phases = [python, "-m", "ml_phases"]
+        planned.append(("run the design phases", [*phases, "run"]))
+        if auto_approve:
+            planned += [
+                ("approve the design", [*phases, "approve"]),
+                ("run the remaining phases", [*phases, "run"]),
+            ]
+    return planned
 
 
-def run(project: Path, package: str) -> bool:
-    for name, command in steps(project, package):
+def run(project: Path, planned: list[tuple[str, list[str]]]) -> bool:
+    for name, command in planned:
         say(f"{name}: {shlex.join(command)}")
         code = subprocess.run(command, cwd=project, check=False).returncode
         if code != 0:
@@ -47,11 +59,18 @@ def run(project: Path, package: str) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--package", required=True, help="import name of the generated package")
+    parser.add_argument("--run-phases", default="true", help="run the design phases (true/false)")
+    parser.add_argument("--auto-approve", default="false", help="approve without asking")
     args = parser.parse_args(argv)
     project = Path.cwd()
+    run_phases, auto_approve = (
+        value.lower() == "true" for value in (args.run_phases, args.auto_approve)
+    )
     try:
-        if run(project, args.package):
+        if run(project, steps(project, args.package, run_phases, auto_approve)):
             say("ready. Next: make test, then .venv/bin/" + args.package + " --help")
+            if run_phases:
+                say("the design record is in docs/adr/; see .venv/bin/ml-phases status")
     except (OSError, subprocess.SubprocessError, KeyboardInterrupt) as exc:
         say(f"stopped ({type(exc).__name__}: {exc}); the project files are all in place.")
         say("build the environment later with: python3 scripts/setup_env.py")

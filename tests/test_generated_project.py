@@ -25,9 +25,11 @@ def run(command: list[str | Path], cwd: Path) -> subprocess.CompletedProcess[str
     )
 
 
-@pytest.mark.parametrize("task_type", ["classification", "regression"])
+@pytest.mark.parametrize(
+    ("task_type", "run_phases"), [("classification", True), ("regression", False)]
+)
 def test_generated_project_installs_and_passes_its_own_checks(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, task_type: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, task_type: str, run_phases: bool
 ) -> None:
     # The task finds uv where a user's shell would: on PATH (here, the dev environment's).
     monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
@@ -41,7 +43,7 @@ def test_generated_project_installs_and_passes_its_own_checks(
         "--data",
         f"task_type={task_type}",
         "--data",
-        "run_phases=false",
+        f"run_phases={str(run_phases).lower()}",
         ROOT,
         project,
     )
@@ -49,6 +51,15 @@ def test_generated_project_installs_and_passes_its_own_checks(
     assert "ml-flow: ready" in copied.stdout, copied.stdout
 
     python = project / ".venv/bin/python"
+    if run_phases:  # the task ran phases 1-6 offline and stopped at the gate
+        records = sorted((project / "docs/adr").glob("0*.md"))
+        assert [path.name[:4] for path in records] == [f"{n:04d}" for n in range(1, 7)]
+        first = records[0].read_text()
+        assert "569 rows, 30 features" in first  # measured on sample:breast_cancer
+        assert "status: proposed" in records[5].read_text()
+        assert "Design approval needed" in copied.stdout
+        status = run([project / ".venv/bin/ml-phases", "status", "--json"], project)
+        assert status.returncode == 0, status.stderr
     torch_version = run([python, "-c", "import torch; print(torch.__version__)"], project)
     assert torch_version.stdout.startswith("2.13.0"), "the pinned torch_spec was not installed"
 
