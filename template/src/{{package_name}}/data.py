@@ -64,10 +64,15 @@ def read_table(path: Path) -> pl.DataFrame:
 
 
 def load_frame(source: str) -> pl.DataFrame:
-    """The table named by a config's `data.source`: `sample:<name>` or a file path."""
+    """The table named by a config's `data.source`: `sample:<name>` or a file path.
+
+    Float NaN counts as missing, like null, everywhere downstream.
+    """
     if source.startswith(SAMPLE_PREFIX):
-        return load_sample(source.removeprefix(SAMPLE_PREFIX))
-    return read_table(Path(source))
+        frame = load_sample(source.removeprefix(SAMPLE_PREFIX))
+    else:
+        frame = read_table(Path(source))
+    return frame.with_columns(pl.col(pl.Float32, pl.Float64).fill_nan(None))
 
 
 def check_target(frame: pl.DataFrame, target: str, task: str) -> None:
@@ -247,7 +252,13 @@ def split_rows(frame: pl.DataFrame, labels: Labels, data: DataConfig, seed: int)
                 )
         splits = _shuffled_split(n, stratify, groups, data, seed)
     for name in ("train", "val", "test"):
-        if len(getattr(splits, name)) == 0:
+        rows = getattr(splits, name)
+        if labels.classes is not None and len(rows) and len(np.unique(labels.y[rows])) < 2:
+            raise SplitError(
+                f"the {name} split holds a single class ({len(rows)} rows); metrics need two."
+                " Use more rows, other split sizes, or another seed / group column"
+            )
+        if len(rows) == 0:
             raise SplitError(
                 f"the {name} split is empty ({n} rows, test_size={data.test_size},"
                 f" val_size={data.val_size}); add rows or change the split sizes"

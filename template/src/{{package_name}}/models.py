@@ -159,9 +159,16 @@ class Predictor:
             return mlp_outputs(
                 self.module, torch.from_numpy(x), self.task, self.target_scale, batch_size
             )
-        if self.task == "classification":
-            return self.estimator.predict_proba(x)
-        return self.estimator.predict(x).astype(np.float64)
+        return self.estimator_outputs(x)
+
+    def estimator_outputs(self, x: np.ndarray) -> np.ndarray:
+        """The scikit-learn model's predictions; probabilities get one column per class of the
+        data, even for a class the training split lacked (its column stays 0)."""
+        if self.task != "classification":
+            return self.estimator.predict(x).astype(np.float64)
+        proba = np.zeros((len(x), len(self.classes or ())))
+        proba[:, self.estimator.classes_] = self.estimator.predict_proba(x)
+        return proba
 
     def size_bytes(self) -> int:
         """Serialized size of the fitted model (weights or estimator), for the bake-off."""

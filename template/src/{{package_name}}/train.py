@@ -166,12 +166,7 @@ def fit_sklearn(config: Config, dataset: Dataset, preprocessor: Any, arrays: Arr
         dataset.labels.classes,
         estimator=estimator,
     )
-    pred = (
-        estimator.predict_proba(arrays.x_val)
-        if config.task == "classification"
-        else estimator.predict(arrays.x_val)
-    )
-    value = score(config.primary_metric, arrays.y_val, pred)
+    value = score(config.primary_metric, arrays.y_val, predictor.estimator_outputs(arrays.x_val))
     return Fit(predictor, [{"epoch": 1, f"val_{config.primary_metric}": value}], 1, value)
 
 
@@ -300,6 +295,7 @@ def fit_mlp(
         )
     )
     parts = Stateful(model, optimizer, scheduler, scaler, shuffle, device)
+    best_weights: dict[str, torch.Tensor] | None = None
     start_epoch, bad_epochs = 0, 0
     if resume is not None:
         parts.load_state_dict(resume)
@@ -352,6 +348,7 @@ def fit_mlp(
             improved = is_better(metric, value, fit.best_score, cfg.min_delta)
             if improved:
                 fit.best_epoch, fit.best_score, bad_epochs = epoch, value, 0
+                best_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
             else:
                 bad_epochs += 1
             record = {
@@ -389,9 +386,10 @@ def fit_mlp(
             if bad_epochs >= cfg.patience:
                 fit.stopped_early = True
                 break
-    if run_dir is not None and (run_dir / "best.pt").exists():
-        best = load_checkpoint(run_dir / "best.pt")
-        model.load_state_dict(best["model"])
+    if best_weights is not None:  # the model returned is the best one, with or without files
+        model.load_state_dict(best_weights)
+    elif run_dir is not None and (run_dir / "best.pt").exists():  # resumed past its best epoch
+        model.load_state_dict(load_checkpoint(run_dir / "best.pt")["model"])
     return fit
 
 
