@@ -98,6 +98,35 @@ def _gate_record(root: Path) -> adr.Record | None:
     return adr.parse(path.read_text(encoding="utf-8")) if path else None
 
 
+def _decide(
+    root: Path,
+    number: int,
+    state: run_state.RunState,
+    facts: dict,
+    answers: dict,
+    capsule: str | None,
+    backend: str,
+) -> tuple[Path, float]:
+    """Run one phase's analysts, keep their facts, then write its ADR (last: that is 'done')."""
+    started = time.perf_counter()
+    ctx = Context(
+        Project.open(root),
+        answers,
+        facts,
+        capsule,
+        list(state.approval.reasons),
+        set(state.approval.rejected),
+    )
+    report = PHASE_FUNCTIONS[number](ctx)
+    facts[number] = report.facts
+    save_facts(root, facts)
+    folder = root / run_state.ADR_DIR
+    inputs = [path for n, path in adr.records(folder).items() if n in phase(number).inputs]
+    seconds = time.perf_counter() - started
+    record = to_record(number, report, backend, answers, inputs, seconds)
+    return adr.write(record, folder), seconds
+
+
 def run(
     root: Path,
     *,
@@ -141,26 +170,7 @@ def run(
             say(spec.announce())
             current.status = "running"
             run_state.save(root, state)
-            started = time.perf_counter()
-            ctx = Context(
-                project,
-                answers,
-                facts,
-                capsule,
-                list(state.approval.reasons),
-                set(state.approval.rejected),
-            )
-            report = PHASE_FUNCTIONS[number](ctx)
-            facts[number] = report.facts
-            save_facts(root, facts)
-            inputs = [
-                p for n, p in adr.records(root / run_state.ADR_DIR).items() if n in spec.inputs
-            ]
-            seconds = time.perf_counter() - started
-            path = adr.write(
-                to_record(number, report, backend, answers, inputs, seconds),
-                root / run_state.ADR_DIR,
-            )
+            path, seconds = _decide(root, number, state, facts, answers, capsule, backend)
             current.status, current.adr, current.seconds = (
                 "done",
                 str(path.relative_to(root)),
@@ -187,21 +197,7 @@ def _gate(
         return None
     if record is None or record.status != "proposed":
         say(spec.announce())
-        ctx = Context(
-            Project.open(root),
-            answers,
-            facts,
-            capsule,
-            list(state.approval.reasons),
-            set(state.approval.rejected),
-        )
-        report = PHASE_FUNCTIONS[GATE](ctx)
-        facts[GATE] = report.facts
-        save_facts(root, facts)
-        inputs = [p for n, p in adr.records(root / run_state.ADR_DIR).items() if n < GATE]
-        adr.write(
-            to_record(GATE, report, "offline", answers, inputs, 0.0), root / run_state.ADR_DIR
-        )
+        _decide(root, GATE, state, facts, answers, capsule, "offline")
     current.status = "awaiting_approval"
     current.adr = str(adr.records(root / run_state.ADR_DIR)[GATE].relative_to(root))
     run_state.save(root, state)
