@@ -100,6 +100,7 @@ def _gate_record(root: Path) -> adr.Record | None:
 
 def _decide(
     root: Path,
+    project: Project,
     number: int,
     state: run_state.RunState,
     facts: dict,
@@ -110,7 +111,7 @@ def _decide(
     """Run one phase's analysts, keep their facts, then write its ADR (last: that is 'done')."""
     started = time.perf_counter()
     ctx = Context(
-        Project.open(root),
+        project,
         answers,
         facts,
         capsule,
@@ -155,7 +156,7 @@ def run(
         for spec in PHASES[start - 1 : stop]:
             number, current = spec.number, state.phases[spec.number]
             if number == GATE:
-                ended = _gate(root, state, facts, answers, capsule, say)
+                ended = _gate(root, project, state, facts, answers, capsule, backend, say)
                 if ended:
                     return ended
                 continue
@@ -170,7 +171,7 @@ def run(
             say(spec.announce())
             current.status = "running"
             run_state.save(root, state)
-            path, seconds = _decide(root, number, state, facts, answers, capsule, backend)
+            path, seconds = _decide(root, project, number, state, facts, answers, capsule, backend)
             current.status, current.adr, current.seconds = (
                 "done",
                 str(path.relative_to(root)),
@@ -183,10 +184,12 @@ def run(
 
 def _gate(
     root: Path,
+    project: Project,
     state: run_state.RunState,
     facts: dict,
     answers: dict,
     capsule: str | None,
+    backend: str,
     say: Callable[[str], None],
 ) -> str | None:
     """Write the proposed design and stop, or let an approved design through."""
@@ -197,7 +200,7 @@ def _gate(
         return None
     if record is None or record.status != "proposed":
         say(spec.announce())
-        _decide(root, GATE, state, facts, answers, capsule, "offline")
+        _decide(root, project, GATE, state, facts, answers, capsule, backend)
     current.status = "awaiting_approval"
     current.adr = str(adr.records(root / run_state.ADR_DIR)[GATE].relative_to(root))
     run_state.save(root, state)

@@ -83,21 +83,19 @@ class MlflowTracker(Tracker):
             self.client.log_batch(self.run_id, params=items[start : start + 100])
 
     def log_metrics(self, metrics: dict[str, float], step: int) -> None:
-        import time
-
-        from mlflow.entities import Metric
-
-        now = int(time.time() * 1000)
-        items = [Metric(key, float(value), now, step) for key, value in metrics.items()]
-        self.client.log_batch(self.run_id, metrics=items)
+        self._log_points([(key, value, step) for key, value in metrics.items()])
 
     def log_series(self, name: str, values: list[float], steps: list[int]) -> None:
+        self._log_points([(name, v, s) for v, s in zip(values, steps, strict=True)])
+
+    def _log_points(self, points: list[tuple[str, float, int]]) -> None:
+        """(name, value, step) points in as few calls as MLflow's batch limit allows."""
         import time
 
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)
-        items = [Metric(name, float(v), now, s) for v, s in zip(values, steps, strict=True)]
+        items = [Metric(name, float(value), now, step) for name, value, step in points]
         for start in range(0, len(items), 1000):  # MLflow's batch limit for metrics
             self.client.log_batch(self.run_id, metrics=items[start : start + 1000])
 
