@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +26,34 @@ def venv_python(project: Path) -> Path:
 
 
 ENGINE = Path(__file__).resolve().parent  # hooks/: the ml_phases package ships beside this file
+IDENTITY = ["-c", "user.name=ml-flow-template", "-c", "user.email=ml-flow-template@localhost"]
+
+
+def init_repository(project: Path) -> None:
+    """Make the new project a git repository with one commit of the generated files.
+
+    The phases then commit one change each, and `copier update` needs a repository. Skipped
+    without git, or when the project sits inside another repository.
+    """
+    if shutil.which("git") is None:
+        say("git not found: the project is not a repository; phases will not be committed")
+        return
+
+    def git(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["git", *args], cwd=project, capture_output=True, text=True, check=False
+        )
+
+    if git("rev-parse", "--is-inside-work-tree").stdout.strip() == "true":
+        say("the project is inside a git repository already; its files are left uncommitted")
+        return
+    identity = [] if git("config", "user.email").stdout.strip() else IDENTITY
+    for args in (["init", "--quiet"], ["add", "--all"]):
+        git(*args)
+    done = git(
+        *identity, "commit", "--quiet", "--no-verify", "-m", "Generate from ml-flow-template"
+    )
+    say("git repository created" if done.returncode == 0 else f"git commit failed: {done.stderr}")
 
 
 def steps(
@@ -67,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         value.lower() == "true" for value in (args.run_phases, args.auto_approve)
     )
     try:
+        init_repository(project)
         if run(project, steps(project, args.package, run_phases, auto_approve)):
             say("ready. Next: make test, then .venv/bin/" + args.package + " --help")
             if run_phases:

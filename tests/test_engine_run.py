@@ -1,94 +1,24 @@
-"""The engine's run loop on a project whose CLI answers are canned: phases 1-6, the gate,
+"""The engine's design phases on a project whose CLI answers are canned: phases 1-6, the gate,
 resume after an interruption, approve, reject, capsules and the decision rules."""
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from engine_fakes import ANSWERS, BAKEOFF, PROFILE, bakeoff, canned_project
 from ml_phases import adr, engine
 from ml_phases import state as run_state
 from ml_phases.backends import offline
 from ml_phases.capsule import CapsuleError
 from ml_phases.project import Project
 
-ANSWERS = {
-    "package_name": "churn",
-    "task_type": "classification",
-    "data_source": "data/churn.csv",
-    "target": "churned",
-    "primary_metric": "roc_auc",
-    "tracking": "mlflow",
-    "interpretability": "preferred",
-    "deployment_target": "batch",
-    "max_latency_ms": 0,
-    "max_model_mb": 0,
-    "goal": "Predict churn",
-    "constraints": [],
-    "risks": [],
-}
-PROFILE = {
-    "rows": 200,
-    "columns": 3,
-    "features": 2,
-    "duplicate_rows": 0,
-    "missing_cells": 5,
-    "memory_mb": 0.01,
-    "target": {"name": "churned", "missing": 0, "classes": {"0": 150, "1": 50}},
-    "schema": [
-        {"name": "tenure", "dtype": "Int64", "missing": 5, "unique": 60},
-        {"name": "plan", "dtype": "String", "missing": 0, "unique": 3},
-        {"name": "churned", "dtype": "Int64", "missing": 0, "unique": 2},
-    ],
-}
-RISKS = {"rows": 200, "single_feature_scores": {"tenure": 0.71, "plan": 0.6}, "risks": []}
-
-
-def bakeoff(scores: dict[str, tuple[float, float]], latency: float = 1.0) -> dict[str, Any]:
-    return {
-        "metric": "roc_auc",
-        "higher_is_better": True,
-        "folds": 5,
-        "rows": 160,
-        "best": "gbm",
-        "results": [
-            {
-                "model": model,
-                "mean": mean,
-                "std": std,
-                "fit_seconds": 0.1,
-                "latency_ms_single_row": latency * (3 if model == "mlp" else 1),
-                "size_kb": 10.0,
-            }
-            for model, (mean, std) in scores.items()
-        ],
-    }
-
-
-BAKEOFF = bakeoff({"linear": (0.80, 0.02), "mlp": (0.84, 0.02), "gbm": (0.90, 0.01)})
-
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """A project folder with answers, and a CLI that answers from the tables above."""
-    root = tmp_path / "churn"
-    (root / "docs/adr").mkdir(parents=True)
-    (root / ".copier-answers.yml").write_text(yaml.safe_dump(ANSWERS))
-    calls: list[str] = []
-    outputs = {"profile": PROFILE, "risks": RISKS, "bakeoff": BAKEOFF}
-
-    def cli(self: Project, command: str, *overrides: str, config: str = "") -> Any:
-        calls.append(command)
-        value = outputs[command]
-        if isinstance(value, BaseException):
-            raise value
-        return copy.deepcopy(value)
-
-    monkeypatch.setattr(Project, "cli", cli)
-    return {"root": root, "calls": calls, "outputs": outputs}
+    return canned_project(tmp_path / "churn", monkeypatch)
 
 
 def statuses(root: Path) -> dict[int, str]:
@@ -136,7 +66,7 @@ def test_approve_another_option_then_run_on(project: dict, capsys) -> None:
     record = gate(project["root"])
     assert (record.status, record.chosen) == ("accepted", "baseline")
     assert "in place of the recommended pragmatic" in record.because
-    assert engine.run(project["root"]) == "not-built"
+    assert engine.run(project["root"], stop=6) == "done"
     assert statuses(project["root"])[6] == "done"
     with pytest.raises(engine.EngineError, match="no design awaiting approval"):
         engine.approve(project["root"])

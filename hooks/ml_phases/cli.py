@@ -7,6 +7,7 @@
 
 Bad input (a corrupt state file, a malformed capsule, a project another run holds, a failing
 project command) ends with one line and exit code 2; ADRs and state on disk are left as they are.
+A phase whose change breaks the project's tests is undone and marked failed: exit code 1.
 """
 
 from __future__ import annotations
@@ -77,6 +78,8 @@ def main(argv: list[str] | None = None) -> None:
             )
             if ended == "done":
                 print("All phases in range are done; the ADRs are in docs/adr/.")
+            elif ended == "failed":
+                sys.exit(1)
         elif args.command == "approve":
             chosen = engine.approve(root, args.option)
             print(f"Approved: {chosen}. Next: ml-phases run")

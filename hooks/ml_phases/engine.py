@@ -21,6 +21,7 @@ from . import adr
 from . import state as run_state
 from .backends.offline import CANDIDATES, PHASE_FUNCTIONS, Context, Report
 from .capsule import load_capsule
+from .changes import PhaseFailed, Snapshot, Workspace, commit
 from .phases import PHASES, phase
 from .project import Project
 
@@ -108,8 +109,15 @@ def _decide(
     capsule: str | None,
     backend: str,
 ) -> tuple[Path, float]:
-    """Run one phase's analysts, keep their facts, then write its ADR (last: that is 'done')."""
+    """Run one phase's agents, keep their facts, then write its ADR (last: that is 'done').
+
+    The files the phase owns are snapshotted first: if the phase fails or is cut off, they are
+    put back, so a failed code phase leaves no change behind. A finished phase is one commit.
+    """
     started = time.perf_counter()
+    spec = phase(number)
+    owned = list(spec.owned_files(project.package))
+    snapshot = Snapshot.take(root, owned)
     ctx = Context(
         project,
         answers,
@@ -117,15 +125,25 @@ def _decide(
         capsule,
         list(state.approval.reasons),
         set(state.approval.rejected),
+        approved=state.approval.option,
+        workspace=Workspace(project, snapshot) if spec.writes_code else None,
     )
-    report = PHASE_FUNCTIONS[number](ctx)
+    try:
+        report = PHASE_FUNCTIONS[number](ctx)
+        if ctx.workspace is not None and ctx.workspace.checked is None:
+            ctx.workspace.verify()  # a backend that did not check its change gets checked here
+    except BaseException:
+        snapshot.restore()
+        raise
     facts[number] = report.facts
     save_facts(root, facts)
     folder = root / run_state.ADR_DIR
-    inputs = [path for n, path in adr.records(folder).items() if n in phase(number).inputs]
+    inputs = [path for n, path in adr.records(folder).items() if n in spec.inputs]
     seconds = time.perf_counter() - started
     record = to_record(number, report, backend, answers, inputs, seconds)
-    return adr.write(record, folder), seconds
+    path = adr.write(record, folder)
+    commit(root, [*owned, str(run_state.ADR_DIR)], f"Phase {number} of 12: {spec.name}")
+    return path, seconds
 
 
 def run(
@@ -138,7 +156,7 @@ def run(
     capsule: str | None = None,
     say: Callable[[str], None] = print,
 ) -> str:
-    """Run phases start..stop; returns how the run ended: 'gate', 'done' or 'not-built'."""
+    """Run phases start..stop; returns how the run ended: 'gate', 'done' or 'failed'."""
     if backend != "offline":
         raise EngineError(f"backend '{backend}' is not in this version; use --backend offline")
     if not 1 <= start <= stop <= len(PHASES):
@@ -162,16 +180,21 @@ def run(
                 continue
             if current.status == "done":
                 continue
-            if number not in PHASE_FUNCTIONS:
-                say(
-                    f"Phase {number} of 12: {spec.name} is not in this version of the engine;"
-                    " the ADRs so far are in docs/adr/."
-                )
-                return "not-built"
             say(spec.announce())
-            current.status = "running"
+            current.status, current.note = "running", ""
             run_state.save(root, state)
-            path, seconds = _decide(root, project, number, state, facts, answers, capsule, backend)
+            try:
+                path, seconds = _decide(
+                    root, project, number, state, facts, answers, capsule, backend
+                )
+            except PhaseFailed as exc:
+                current.status, current.note = "failed", str(exc)
+                run_state.save(root, state)
+                say(
+                    f"Phase {number} failed: {exc}. Its changes were undone."
+                    "\nNext: fix the cause, then `ml-phases run` resumes at this phase."
+                )
+                return "failed"
             current.status, current.adr, current.seconds = (
                 "done",
                 str(path.relative_to(root)),
@@ -245,6 +268,7 @@ def approve(root: Path, option: str | None = None) -> str:
         state.approval = dataclasses.replace(state.approval, status="approved", option=chosen)
         state.phases[GATE].status = "done"
         run_state.save(root, state)
+        commit(root, [str(run_state.ADR_DIR)], f"Phase {GATE} of 12: design approved ({chosen})")
     return chosen
 
 
@@ -268,4 +292,5 @@ def reject(root: Path, reason: str) -> str:
         state.approval.reasons.append(reason.strip())
         state.approval.rejected.append(record.chosen)
         run_state.save(root, state)
+        commit(root, [str(run_state.ADR_DIR)], f"Design rejected ({record.chosen}): {reason}")
     return record.chosen

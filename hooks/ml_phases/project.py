@@ -10,7 +10,9 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+import tempfile
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,51 @@ ANSWERS_FILE = ".copier-answers.yml"
 
 class ToolError(RuntimeError):
     """A project command that failed; the message holds its last line of output."""
+
+
+@dataclass(frozen=True)
+class TestRun:
+    """What a pytest run of the project found (read from its JUnit XML report)."""
+
+    __test__ = False  # a result, not a test class for pytest to collect
+
+    targets: tuple[str, ...]  # test files run; empty means the whole suite
+    passed: int
+    failed: int
+    skipped: int
+    seconds: float
+    failures: tuple[str, ...] = field(default=())  # `test id: first line of the reason`
+
+    @property
+    def green(self) -> bool:
+        return self.failed == 0 and self.passed > 0
+
+    def describe(self) -> str:
+        scope = ", ".join(self.targets) or "the whole suite"
+        outcome = f"{self.passed} passed, {self.failed} failed, {self.skipped} skipped"
+        return f"{scope}: {outcome} in {self.seconds:.1f} s"
+
+
+def read_junit(path: Path, targets: tuple[str, ...]) -> TestRun:
+    """Counts and failures from a JUnit XML report."""
+    cases = ET.parse(path).getroot().iter("testcase")
+    passed = failed = skipped = 0
+    seconds, failures = 0.0, []
+    for case in cases:
+        seconds += float(case.get("time") or 0)
+        problem = case.find("failure")
+        problem = problem if problem is not None else case.find("error")
+        if problem is not None:
+            failed += 1
+            reason = (problem.get("message") or "").strip().splitlines()
+            failures.append(
+                f"{case.get('classname')}::{case.get('name')}: {reason[0] if reason else ''}"
+            )
+        elif case.find("skipped") is not None:
+            skipped += 1
+        else:
+            passed += 1
+    return TestRun(targets, passed, failed, skipped, round(seconds, 2), tuple(failures))
 
 
 @dataclass(frozen=True)
@@ -56,6 +103,29 @@ class Project:
             timeout=timeout,
             check=False,
         )
+
+    def config(self, name: str = "configs/default.yaml") -> dict[str, Any]:
+        """A config file of the project as a plain mapping (as written, not validated)."""
+        return yaml.safe_load((self.root / name).read_text(encoding="utf-8")) or {}
+
+    def tests(self, targets: tuple[str, ...] = (), timeout: float = 1800) -> TestRun:
+        """Run the project's pytest on some test files (or all) and read the outcome."""
+        with tempfile.TemporaryDirectory() as scratch:
+            report = Path(scratch) / "junit.xml"
+            result = self.run(
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                f"--junitxml={report}",
+                *targets,
+                timeout=timeout,
+            )
+            if not report.is_file():  # pytest could not even collect: say why
+                lines = (result.stdout + result.stderr).strip().splitlines()
+                raise ToolError(f"pytest did not run: {lines[-1] if lines else result.returncode}")
+            return read_junit(report, targets)
 
     def cli(self, command: str, *overrides: str, config: str = "configs/default.yaml") -> Any:
         """`<pkg> <command> --json` parsed; a failure is a ToolError with the tool's message."""

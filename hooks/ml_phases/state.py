@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -95,15 +96,22 @@ def load(project: Path) -> RunState:
         RunState.from_json(path.read_text(encoding="utf-8"), path) if path.exists() else RunState()
     )
     on_disk = records(project / ADR_DIR)
+    gates = {spec.number for spec in PHASES if spec.gate}
     for number, phase_state in state.phases.items():
         if number in on_disk:
-            if phase_state.status != "awaiting_approval":
-                phase_state.status = "done"
+            proposed = number in gates and _status(on_disk[number]) == "proposed"
+            phase_state.status = "awaiting_approval" if proposed else "done"
             phase_state.adr = str(on_disk[number].relative_to(project))
         elif phase_state.status in ("done", "awaiting_approval", "running"):
             # No ADR: the phase did not finish, whatever the state file says.
             phase_state.status, phase_state.adr = "pending", None
     return state
+
+
+def _status(path: Path) -> str:
+    """A record's status, read from its front matter alone."""
+    match = re.search(r"^status: *['\"]?(\w+)", path.read_text(encoding="utf-8"), re.MULTILINE)
+    return match.group(1) if match else ""
 
 
 def save(project: Path, state: RunState) -> Path:

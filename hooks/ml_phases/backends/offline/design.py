@@ -1,4 +1,4 @@
-"""The offline backend: each role is an analyst that works through the project's CLI.
+"""Offline phases 1-6 (Discovery and Design): each role an analyst using the project's CLI.
 
 Every number in a report is measured on the user's data by the project's own tools
 (`profile`, `risks`, `bakeoff`); the rules that turn measurements into decisions are here,
@@ -8,80 +8,13 @@ stated in the ADRs they produce. Deterministic and network-free.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+import os
 from typing import Any
 
-from ..adr import Option
-from ..project import Project
+from ...adr import Option
+from .common import CANDIDATES, HIGHER_IS_BETTER, Context, Report, fmt, limit
 
-CANDIDATES = {"baseline": "linear", "sota": "mlp", "pragmatic": "gbm"}
-HIGHER_IS_BETTER = {
-    "roc_auc": True,
-    "pr_auc": True,
-    "accuracy": True,
-    "f1": True,
-    "log_loss": False,
-    "rmse": False,
-    "mae": False,
-    "r2": True,
-}
 SIMPLICITY = ("baseline", "pragmatic", "sota")  # ties go to the earlier one
-
-
-@dataclass
-class Context:
-    """What a phase starts from: the project, the answers (capsule applied), earlier facts."""
-
-    project: Project
-    answers: dict[str, Any]
-    facts: dict[int, dict[str, Any]] = field(default_factory=dict)
-    capsule: str | None = None
-    rejections: list[str] = field(default_factory=list)  # reasons given at the gate
-    excluded: set[str] = field(default_factory=set)  # candidates rejected at the gate
-
-    @property
-    def metric(self) -> str:
-        return str(self.answers["primary_metric"])
-
-    def overrides(self) -> list[str]:
-        """The data answers (a capsule may change them) as config overrides."""
-        keys = {
-            "data_source": "data.source",
-            "target": "data.target",
-            "task_type": "task",
-            "primary_metric": "primary_metric",
-        }
-        return [f"{key}={self.answers[name]}" for name, key in keys.items() if name in self.answers]
-
-
-@dataclass
-class Report:
-    """What a phase decided: the content of its ADR, and facts for later phases."""
-
-    title: str
-    context: str
-    drivers: list[str]
-    options: list[Option]
-    chosen: str
-    because: str
-    good: list[str] = field(default_factory=list)
-    bad: list[str] = field(default_factory=list)
-    confirmation: str = ""
-    more: str = ""
-    facts: dict[str, Any] = field(default_factory=dict)
-    status: str = "accepted"
-
-
-def _limit(name: str, value: float | None, unit: str) -> str:
-    return f"{name}: {value} {unit}" if value else f"{name}: no limit"
-
-
-def fmt(value: float | None, digits: int = 4) -> str:
-    return (
-        "n/a"
-        if value is None or (isinstance(value, float) and math.isnan(value))
-        else (f"{value:.{digits}f}")
-    )
 
 
 def _label_order(label: str) -> tuple[int, float | str]:
@@ -123,8 +56,8 @@ def problem_analysis(ctx: Context) -> Report:
     constraints = list(answers.get("constraints") or [])
     limits = [
         f"deployment: {answers.get('deployment_target', 'batch')}",
-        _limit("latency per prediction", answers.get("max_latency_ms"), "ms"),
-        _limit("model size", answers.get("max_model_mb"), "MB"),
+        limit("latency per prediction", answers.get("max_latency_ms"), "ms"),
+        limit("model size", answers.get("max_model_mb"), "MB"),
         f"interpretability: {answers.get('interpretability', 'preferred')}",
     ]
     alternatives = [
@@ -226,20 +159,23 @@ def data_architecture(ctx: Context) -> Report:
     )
 
 
+def split_scheme(risks: list[dict[str, Any]], task: str) -> tuple[str, str | None]:
+    """How to split rows given the risks: by time when the data has dates, else by class.
+
+    Returns the scheme and, for a temporal split the config does not set yet, its column.
+    """
+    for risk in risks:
+        if risk["kind"] == "time_order":
+            columns = risk.get("columns") or [None]  # 'info': data.time_column is already set
+            return "temporal split", columns[0]
+    return ("stratified split" if task == "classification" else "random split"), None
+
+
 def risk_assessment(ctx: Context) -> Report:
     report = ctx.project.cli("risks", *ctx.overrides())
     risks = report["risks"]
     kinds = {risk["kind"] for risk in risks}
-    if "time_order" in kinds and any(
-        r["severity"] == "info" for r in risks if r["kind"] == "time_order"
-    ):
-        split = "temporal split"
-    elif "id_like" in kinds:
-        split = "grouped split"
-    else:
-        split = (
-            "stratified split" if ctx.answers["task_type"] == "classification" else ("random split")
-        )
+    split, split_column = split_scheme(risks, ctx.answers["task_type"])
     table = "\n".join(f"| {r['severity']} | {r['kind']} | {r['message']} |" for r in risks)
     scores = report["single_feature_scores"]
     strongest = max(scores.items(), key=lambda item: item[1]) if scores else ("none", float("nan"))
@@ -281,10 +217,16 @@ def risk_assessment(ctx: Context) -> Report:
             Option("random split", "for regression targets", ["simple"], ["leaks like stratified"]),
         ],
         chosen=split,
-        because=f"it fits the risks measured ({', '.join(sorted(kinds)) or 'none'}).",
+        because=f"it fits the risks measured ({', '.join(sorted(kinds)) or 'none'})"
+        + (f"; phase 7 sets data.time_column to `{split_column}`." if split_column else "."),
         bad=[r["message"] for r in risks if r["severity"] in ("high", "medium")],
         confirmation="Phase 5's fact-checks test the validation scheme against these risks.",
-        facts={"risks": risks, "split": split, "kinds": sorted(kinds)},
+        facts={
+            "risks": risks,
+            "split": split,
+            "split_column": split_column,
+            "kinds": sorted(kinds),
+        },
     )
 
 
@@ -374,8 +316,8 @@ def model_architecture(ctx: Context) -> Report:
             f"{bakeoff['metric']} ({'higher' if bakeoff['higher_is_better'] else 'lower'}"
             " is better)",
             f"interpretability: {ctx.answers.get('interpretability')}",
-            _limit("latency limit", ctx.answers.get("max_latency_ms"), "ms"),
-            _limit("size limit", ctx.answers.get("max_model_mb"), "MB"),
+            limit("latency limit", ctx.answers.get("max_latency_ms"), "ms"),
+            limit("size limit", ctx.answers.get("max_model_mb"), "MB"),
         ],
         options=options,
         chosen=chosen,
@@ -388,6 +330,21 @@ def model_architecture(ctx: Context) -> Report:
     )
 
 
+def batch_size(train_rows: int, ceiling: int) -> int:
+    """The largest power of two that gives at least 8 optimizer steps an epoch, 16 to ceiling."""
+    size = 16
+    while size * 2 <= min(ceiling, train_rows // 8):
+        size *= 2
+    return min(size, ceiling)
+
+
+def machine_memory_mb() -> float | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20
+    except (AttributeError, ValueError, OSError):  # not a POSIX system
+        return None
+
+
 def infrastructure_design(ctx: Context) -> Report:
     answers, facts = ctx.answers, ctx.facts
     profile = facts[2]
@@ -396,6 +353,13 @@ def infrastructure_design(ctx: Context) -> Report:
     rows = profile["rows"]
     width = profile["numeric"] * 2 + profile["categorical"] * 32  # values + missing flags, one-hot
     memory_mb = rows * width * 4 / 2**20
+    default = ctx.project.config()
+    train_rows = int(rows * (1 - default["data"]["test_size"] - default["data"]["val_size"]))
+    batch = batch_size(train_rows, default["train"]["batch_size"])
+    units = width + sum(default["model"]["mlp"]["hidden"])
+    step_kb = batch * units * 4 * 3 / 1024  # activations, their gradients, one copy for the loss
+    ram = machine_memory_mb()
+    fits = ram is None or memory_mb < ram / 4
     checks = [
         (
             "validation scheme fits the data",
@@ -424,8 +388,14 @@ def infrastructure_design(ctx: Context) -> Report:
         title="Infrastructure design: tracking, checkpoints, in-memory batches",
         context=(
             f"Training data: {rows} rows x about {width} model inputs = {memory_mb:.2f} MB as"
-            " float32, so the whole training split lives in memory as tensors and batches are"
-            " sliced from it. One process, one device: nothing here needs data parallelism."
+            " float32"
+            + (f", against {ram:.0f} MB of memory on this machine" if ram else "")
+            + ". One process, one device: nothing here needs data parallelism."
+            f"\n\nBatch size {batch}: about {train_rows} training rows, and the rule takes the"
+            " largest power of two that still gives at least 8 optimizer steps an epoch"
+            f" (16 to the default {default['train']['batch_size']}). A step holds about"
+            f" {step_kb:.0f} KB of activations ({units} units a row), so memory does not"
+            " limit the batch."
             f"\n\nFact-checks:\n\n| check | result | evidence |\n|---|---|---|\n{table}"
         ),
         drivers=["runs must be reproducible and resumable", f"tracking: {tracking}"],
@@ -444,14 +414,23 @@ def infrastructure_design(ctx: Context) -> Report:
             ),
         ],
         chosen="in-memory tensors",
-        because=f"the training data takes {memory_mb:.2f} MB.",
+        because=f"the training data takes {memory_mb:.2f} MB"
+        + (", under a quarter of this machine's memory." if fits else "."),
         good=[
+            f"batch size {batch}: at least 8 optimizer steps an epoch on {train_rows} rows",
             "checkpoints every epoch (last.pt, best.pt) written atomically; exact resume",
             f"{tracking} tracking with the config, metrics, git commit and data fingerprint",
         ],
-        bad=[f"fact-check failed: {name}" for name in failed],
+        bad=[f"fact-check failed: {name}" for name in failed]
+        + ([] if fits else ["the data needs more than a quarter of memory: stream it from disk"]),
         confirmation="The fact-checks above; a failed check is listed for the design gate.",
-        facts={"memory_mb": memory_mb, "failed_checks": failed, "tracking": tracking},
+        facts={
+            "memory_mb": memory_mb,
+            "failed_checks": failed,
+            "tracking": tracking,
+            "batch_size": batch,
+            "train_rows": train_rows,
+        },
     )
 
 

@@ -1,0 +1,292 @@
+"""Offline phases 7-9 (Implementation): engineers that write what the approved design needs.
+
+The project already implements all three candidates, so the offline engineers do not rewrite
+its modules: they write the experiment config that holds the approved design, tests that pin
+it, and an integration test, then run the code for real (a short training run twice, a
+prediction and an export) and report what they measured. The engine keeps a phase's files
+only if the tests its change can affect pass.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from string import Template
+from typing import Any
+
+import yaml
+
+from ...adr import Option, records
+from ...changes import Workspace
+from ...project import TestRun
+from .common import CANDIDATES, Context, Report, fmt
+
+FILES = Path(__file__).with_name("files")
+EXPERIMENT = "configs/experiment.yaml"
+SMOKE = ".ml-flow/smoke"  # short runs stay out of outputs/ and the user's tracking store
+ROWS = (  # run with the project's interpreter: argv = package, source, target, output
+    "import importlib, sys\n"
+    "data = importlib.import_module(sys.argv[1] + '.data')\n"
+    "data.load_frame(sys.argv[2]).drop(sys.argv[3]).head(200).write_parquet(sys.argv[4])\n"
+)
+
+
+def workspace(ctx: Context) -> Workspace:
+    if ctx.workspace is None:
+        raise RuntimeError("a code-writing phase runs with a workspace")
+    return ctx.workspace
+
+
+def py_literal(value: Any) -> str:
+    """A scalar as Python source the way ruff formats it (double-quoted strings)."""
+    if value is None or isinstance(value, bool):
+        return str(value)
+    return json.dumps(value)
+
+
+def write_from_template(ctx: Context, name: str, path: str, **values: str) -> None:
+    text = Template((FILES / f"{name}.tmpl").read_text(encoding="utf-8"))
+    target = ctx.project.root / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text.substitute(package=ctx.project.package, **values), encoding="utf-8")
+
+
+def tests_line(run: TestRun | None) -> str:
+    if run is None:
+        return "No file the tests read changed, so no test needed running."
+    return f"Tests rerun for this change: {run.describe()}."
+
+
+def design_changes(ctx: Context) -> dict[str, Any]:
+    """The config keys the approved design sets, with their values."""
+    risks, pipeline = ctx.facts[3], ctx.facts[5]
+    changes: dict[str, Any] = {"model.name": CANDIDATES[ctx.approved or ctx.facts[4]["chosen"]]}
+    if risks.get("split_column"):
+        changes["data.time_column"] = risks["split_column"]
+    if "imbalance" in risks["kinds"]:
+        changes["loss.class_weights"] = "balanced"
+    if changes["model.name"] == "mlp":
+        changes["train.batch_size"] = pipeline["batch_size"]
+    return changes
+
+
+def experiment_config(default: dict[str, Any], changes: dict[str, Any], gate: str) -> str:
+    raw = json.loads(json.dumps(default))  # a deep copy
+    for key, value in changes.items():
+        *sections, name = key.split(".")
+        node = raw
+        for section in sections:
+            node = node.setdefault(section, {})
+        node[name] = value
+    listed = "\n".join(f"#   {key}: {value}" for key, value in changes.items())
+    header = (
+        f"# The approved design ({gate}): configs/default.yaml with these keys changed:\n"
+        f"{listed}\n"
+        "# Written by ml-phases in phase 7; tests/test_experiment.py checks it holds the design.\n"
+        f"# Train it: python -m <package> train --config {EXPERIMENT}\n"
+    )
+    return header + yaml.safe_dump(raw, sort_keys=False, allow_unicode=True)
+
+
+def gate_adr(ctx: Context) -> str:
+    path = records(ctx.project.root / "docs/adr").get(6)
+    return f"docs/adr/{path.name}" if path else "ADR 0006"
+
+
+def model_implementation(ctx: Context) -> Report:
+    default = ctx.project.config()
+    changes = design_changes(ctx)
+    gate = gate_adr(ctx)
+    config_text = experiment_config(default, changes, gate).replace(
+        "<package>", ctx.project.package
+    )
+    (ctx.project.root / EXPERIMENT).write_text(config_text, encoding="utf-8")
+    pinned = {"task": default["task"], "primary_metric": default["primary_metric"], **changes}
+    approved = "\n".join(f"    {json.dumps(key)}: {py_literal(v)}," for key, v in pinned.items())
+    write_from_template(
+        ctx, "test_experiment.py", "tests/test_experiment.py", gate=gate, approved=approved
+    )
+    tests = workspace(ctx).verify()
+    model = changes["model.name"]
+    rows = "\n".join(
+        f"| `{key}` | {_get(default, key)} | {value} |" for key, value in changes.items()
+    )
+    return Report(
+        title=f"Model implementation: the experiment config for {model}",
+        context=(
+            f"The approved design ([ADR 0006]({Path(gate).name})) trains the `{model}` model,"
+            " which `models.py` already implements and phase 4 cross-validated through the same"
+            " code. What the design"
+            f" changes from the defaults is in `{EXPERIMENT}`:\n\n"
+            "| key | default | experiment |\n|---|---|---|\n"
+            f"{rows}\n\n"
+            f"`tests/test_experiment.py` pins these values and checks the columns the config"
+            f" names exist in the data. {tests_line(tests)}"
+        ),
+        drivers=[
+            "one file reproduces the approved design",
+            "the defaults of every command stay as they were",
+        ],
+        options=[
+            Option(
+                "experiment config",
+                f"a separate `{EXPERIMENT}` with the design's keys changed",
+                ["the design is a visible diff against the defaults", "pinned by tests"],
+                [],
+            ),
+            Option(
+                "edit the defaults",
+                "change configs/default.yaml",
+                [],
+                ["every command's defaults change", "the design is no longer a visible diff"],
+            ),
+            Option(
+                "new model code",
+                "write another model module",
+                [],
+                [f"`models.py` already implements {model}, measured in phase 4"],
+            ),
+        ],
+        chosen="experiment config",
+        because="it records the approved design as data next to the defaults and tests it.",
+        good=[f"`{EXPERIMENT}` and `tests/test_experiment.py`"],
+        confirmation=tests_line(tests),
+        facts={"config": EXPERIMENT, "changes": changes, "model": model},
+    )
+
+
+def _get(raw: dict[str, Any], key: str) -> Any:
+    for part in key.split("."):
+        raw = raw.get(part) if isinstance(raw, dict) else None
+    return raw
+
+
+def smoke_train(ctx: Context, name: str, *overrides: str) -> tuple[dict[str, Any], float]:
+    """A short training run of the experiment under .ml-flow/smoke/<name>, and its seconds."""
+    epochs = min(3, int(_get(ctx.project.config(EXPERIMENT), "train.epochs") or 3))
+    started = time.perf_counter()
+    summary = ctx.project.cli(
+        "train",
+        f"train.epochs={epochs}",
+        f"output_dir={SMOKE}/{name}",
+        *overrides,
+        config=EXPERIMENT,
+    )
+    return summary, time.perf_counter() - started
+
+
+def training_implementation(ctx: Context) -> Report:
+    metric = f"val_{ctx.metric}"
+    first, first_s = smoke_train(ctx, "train-a")
+    second, second_s = smoke_train(ctx, "train-b", "tracking.backend=none")
+    same = (
+        first[metric] == second[metric] and first["data_fingerprint"] == second["data_fingerprint"]
+    )
+    run = Path(first["run_dir"])
+    checkpoints = sorted(p.name for p in (ctx.project.root / run).glob("*.pt"))
+    tests = workspace(ctx).verify()
+    rows = first["rows"]
+    table = "\n".join(
+        f"| {name} | {s['epochs_run']} | {fmt(s[metric])} | {seconds:.1f} | {s['tracking']} |"
+        for name, s, seconds in (("a", first, first_s), ("b", second, second_s))
+    )
+    return Report(
+        title=f"Training implementation: {first['model']} trains and repeats exactly"
+        if same
+        else f"Training implementation: {first['model']} trains, but runs differ",
+        context=(
+            f"Two short runs of `{EXPERIMENT}` with the same seed, under `{SMOKE}/`"
+            f" (rows: {rows['train']} train, {rows['val']} validation, {rows['test']} test;"
+            f" data fingerprint `{first['data_fingerprint']}`):\n\n"
+            f"| run | epochs | {metric} | seconds (process included) | tracking |\n"
+            "|---|---|---|---|---|\n"
+            f"{table}\n\n"
+            f"Checkpoints written: {', '.join(checkpoints) or 'none (not an mlp)'}."
+            f" {tests_line(tests)}"
+        ),
+        drivers=[
+            "a run must be repeatable from its config and seed",
+            "a run must be tracked and resumable",
+        ],
+        options=[
+            Option(
+                "keep the project's pipeline",
+                "train.py, data.py and tracking.py as they are",
+                [
+                    f"two runs gave {'the same' if same else 'different'} {metric}",
+                    f"tracked: {first['tracking']}",
+                ],
+                [] if same else ["runs are not repeatable: see the table"],
+            ),
+            Option(
+                "change the pipeline",
+                "rewrite the loop, loading or tracking",
+                [],
+                ["no measurement here calls for it"],
+            ),
+        ],
+        chosen="keep the project's pipeline",
+        because="the short runs train, track and checkpoint the approved model"
+        + (", and repeat exactly." if same else "; the difference between runs is listed."),
+        bad=[] if same else [f"{metric} differs between runs with one seed"],
+        confirmation=tests_line(tests),
+        facts={"run": str(run), "repeatable": same, "epochs": first["epochs_run"]},
+    )
+
+
+def integration(ctx: Context) -> Report:
+    project = ctx.project
+    write_from_template(ctx, "test_integration.py", "tests/test_integration.py")
+    run = ctx.facts[8]["run"]
+    rows_file = f"{SMOKE}/rows.parquet"
+    made = project.run(
+        "-c", ROWS, project.package, ctx.answers["data_source"], ctx.answers["target"], rows_file
+    )
+    predicted, predict_s = None, 0.0
+    if made.returncode == 0:
+        started = time.perf_counter()
+        predicted = project.cli(
+            "predict", rows_file, "--output", f"{SMOKE}/predictions.csv", "--run", run
+        )
+        predict_s = time.perf_counter() - started
+    exported = project.cli("export", "--run", run) if ctx.facts[7]["model"] == "mlp" else None
+    tests = workspace(ctx).verify()
+    checks = [
+        f"`predict`: {predicted['rows']} rows in {predict_s:.2f} s (process included)"
+        if predicted
+        else "`predict`: skipped, the rows could not be read: "
+        + (made.stderr.strip().splitlines() or ["?"])[-1],
+        f"`export`: torch.export program matches the model to {exported['max_abs_diff']:.1e}"
+        if exported
+        else "`export`: not applicable, only the mlp exports; the run's predictor.joblib is the"
+        " deployable artifact",
+    ]
+    return Report(
+        title="Integration: predict and export from a trained run",
+        context=(
+            f"Smoke checks on the short run `{run}` of phase 8:\n\n"
+            + "\n".join(f"* {check}" for check in checks)
+            + "\n\n`tests/test_integration.py` trains the experiment for two epochs, predicts"
+            " 50 rows, evaluates the held-out rows and exports (or checks the export is"
+            f" refused for a scikit-learn model). {tests_line(tests)}"
+        ),
+        drivers=["a trained run must serve predictions the way users will call it"],
+        options=[
+            Option(
+                "the project's CLI and predict module",
+                "`predict` for files, `export` for the MLP",
+                checks,
+                [],
+            ),
+            Option("a web service", "an HTTP API around the predictor", [], ["not asked for"]),
+        ],
+        chosen="the project's CLI and predict module",
+        because="both paths ran on a real run, and the integration test keeps them working.",
+        good=["`tests/test_integration.py`"],
+        confirmation=tests_line(tests),
+        facts={"checks": checks},
+    )
+
+
+PHASE_FUNCTIONS = {7: model_implementation, 8: training_implementation, 9: integration}

@@ -1,0 +1,348 @@
+"""Offline phases 10-12 (Validation): review the code, fix what is safe, verify, summarise.
+
+Phase 10's reviewers run ruff and the ML rules of review.py; only findings with confidence
+>= 80 are reported, each with file:line. Phase 11 applies ruff's safe fixes to the files its
+engineers own, runs the whole suite, trains the experiment fully and evaluates it on the
+held-out rows with bootstrap intervals. Phase 12 writes the summary and the model card from
+the records and the measured results.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+from ... import review
+from ...adr import Option, parse, records
+from .build import EXPERIMENT, workspace
+from .common import CANDIDATES, HIGHER_IS_BETTER, Context, Report, fmt
+
+MODEL_CARD = "docs/model_card.md"
+LINTED = ("src", "tests")
+
+
+def ruff_findings(ctx: Context) -> list[review.Finding]:
+    """ruff's lint and format checks, as findings (ruff's rules are exact: confidence 95)."""
+    project = ctx.project
+    checked = project.run("-m", "ruff", "check", "--output-format", "json", "--exit-zero", *LINTED)
+    try:
+        violations = json.loads(checked.stdout or "[]")
+    except json.JSONDecodeError:
+        violations = []
+    findings = [
+        review.Finding(
+            f"ruff {item['code']}" + (" (safe fix)" if _safe(item) else ""),
+            "code quality",
+            Path(item["filename"]).resolve().relative_to(project.root).as_posix(),
+            item["location"]["row"],
+            item["message"],
+            95,
+        )
+        for item in violations
+    ]
+    formatted = project.run("-m", "ruff", "format", "--check", *LINTED)
+    for line in formatted.stdout.splitlines():
+        if line.startswith("Would reformat: "):
+            path = line.removeprefix("Would reformat: ").strip()
+            findings.append(
+                review.Finding(
+                    "ruff format (safe fix)", "code quality", path, 1, "not formatted", 95
+                )
+            )
+    return findings
+
+
+def _safe(item: dict[str, Any]) -> bool:
+    return (item.get("fix") or {}).get("applicability") == "safe"
+
+
+def _sources(ctx: Context) -> list[str]:
+    root = ctx.project.root
+    return sorted(p.relative_to(root).as_posix() for p in (root / "src").rglob("*.py"))
+
+
+def quality_review(ctx: Context) -> Report:
+    found = ruff_findings(ctx) + review.review(ctx.project.root, _sources(ctx))
+    shown = review.reported(found)
+    hidden = len(found) - len(shown)
+    areas = ("code quality", "ML practice", "performance")
+    counts = {area: sum(f.area == area for f in shown) for area in areas}
+    table = "\n".join(
+        f"| {f.area} | `{f.where}` | {f.rule} | {f.confidence} | {f.message} |" for f in shown
+    )
+    return Report(
+        title=f"Quality review: {len(shown)} finding{'' if len(shown) == 1 else 's'} at"
+        f" confidence >= {review.THRESHOLD}",
+        context=(
+            "Three reviewers read `src/` and `tests/`: code quality (ruff check and ruff"
+            " format), ML practice and performance (the rules of the engine's review:"
+            " evaluation without model.eval() or no_grad, a fit before the split, unseeded"
+            " randomness, a host sync in the training step).\n\n"
+            + (
+                "| reviewer | where | rule | confidence | finding |\n|---|---|---|---|---|\n"
+                + table
+                if shown
+                else "No finding reached the threshold."
+            )
+            + (
+                f"\n\n{hidden} findings below confidence {review.THRESHOLD} are not reported."
+                if hidden
+                else ""
+            )
+        ),
+        drivers=[f"{area}: {count} findings" for area, count in counts.items()],
+        options=[
+            Option(
+                f"report confidence >= {review.THRESHOLD}",
+                "only findings likely to be real",
+                ["each one is worth a fix"],
+                [f"{hidden} weaker findings are not shown"] if hidden else [],
+            ),
+            Option(
+                "report everything",
+                "every rule hit, however unsure",
+                [],
+                ["weak findings bury the real ones"] if hidden else [],
+            ),
+        ],
+        chosen=f"report confidence >= {review.THRESHOLD}",
+        because="phase 11 fixes what it safely can, and the rest is listed for a person.",
+        bad=[f"`{f.where}`: {f.message}" for f in shown],
+        confirmation="Phase 11 reruns the review after its fixes.",
+        facts={"findings": [dataclasses.asdict(f) for f in shown], "below_threshold": hidden},
+    )
+
+
+def fixes_and_verification(ctx: Context) -> Report:
+    project = ctx.project
+    space = workspace(ctx)
+    owned = set(space.snapshot.before)
+    findings = [review.Finding(**f) for f in ctx.facts[10]["findings"]]
+    fixable = sorted({f.path for f in findings if "safe fix" in f.rule and f.path in owned})
+    if fixable:
+        project.run("-m", "ruff", "check", "--fix", "--exit-zero", *fixable)
+        project.run("-m", "ruff", "format", *fixable)
+    fixed = space.snapshot.changed()
+    tests = space.verify(full=True)
+    remaining = review.reported(ruff_findings(ctx) + review.review(project.root, _sources(ctx)))
+    summary = project.cli("train", config=EXPERIMENT)
+    report = project.cli("evaluate", "--run", summary["run_dir"], config=EXPERIMENT)
+    metric = ctx.metric
+    value = report["metrics"][metric]
+    higher = HIGHER_IS_BETTER[metric]
+    beats = value["delta_low"] > 0 if higher else value["delta_high"] < 0
+    level = f"{report['confidence']:.0%}"
+    rows = "\n".join(
+        f"| {name} | {fmt(v['value'])} | [{fmt(v['low'])}, {fmt(v['high'])}] |"
+        f" {fmt(v['baseline'])} | {v['delta']:+.4f} [{v['delta_low']:+.4f},"
+        f" {v['delta_high']:+.4f}] |"
+        for name, v in report["metrics"].items()
+    )
+    verdict = "accept the model" if beats else "do not accept yet"
+    return Report(
+        title=f"Fixes and verification: {metric} {fmt(value['value'])}"
+        f" [{fmt(value['low'])}, {fmt(value['high'])}] on held-out rows",
+        context=(
+            f"Fixes: {', '.join(f'`{p}`' for p in fixed) or 'none needed'} (ruff's safe fixes"
+            " and formatting, only in files the engineers own)."
+            f" {len(remaining)} findings remain at confidence >= {review.THRESHOLD}."
+            f"\n\nTests: {tests.describe() if tests else 'not run'}.\n\n"
+            f"Full training of `{EXPERIMENT}`: {summary['model']}{epochs(summary)},"
+            f" {summary['seconds']} s; run"
+            f" `{summary['run_dir']}`, {summary['tracking']}.\n\n"
+            f"Held-out evaluation on {report['rows']} test rows, {level} bootstrap intervals,"
+            " against the dummy baseline on the same rows:\n\n"
+            "| metric | value | interval | dummy baseline | difference [interval] |\n"
+            "|---|---|---|---|---|\n"
+            f"{rows}"
+        ),
+        drivers=[
+            f"success criterion (ADR 0001): {metric} beats the dummy baseline with the whole"
+            f" {level} interval of the difference",
+            "the whole test suite must pass",
+        ],
+        options=[
+            Option(
+                "accept the model",
+                "the model goes on to the summary and model card",
+                [f"difference in {metric}: {value['delta']:+.4f}"] if beats else [],
+                [] if beats else ["the interval of the difference includes zero"],
+            ),
+            Option(
+                "do not accept yet",
+                "back to the design with the evidence",
+                [] if beats else ["the model does not clearly beat predicting the prior"],
+                ["the model beats the baseline with the whole interval"] if beats else [],
+            ),
+        ],
+        chosen=verdict,
+        because=(
+            f"the {level} interval of the difference in {metric}"
+            f" ([{value['delta_low']:+.4f}, {value['delta_high']:+.4f}])"
+            + (" excludes zero on the right side." if beats else " does not exclude zero.")
+        ),
+        good=[f"metrics.json and plots in `{report['run']}`"],
+        bad=[f"`{f.where}`: {f.message}" for f in remaining],
+        confirmation=f"`{project.package} evaluate --run {summary['run_dir']}` reproduces it.",
+        facts={
+            "fixed": fixed,
+            "remaining": [dataclasses.asdict(f) for f in remaining],
+            "tests": tests.describe() if tests else None,
+            "train": summary,
+            "evaluation": report,
+            "accepted": beats,
+        },
+    )
+
+
+def epochs(summary: dict[str, Any]) -> str:
+    """', 40 epochs (best 31)' for the MLP; nothing for models fitted in one go."""
+    if summary["model"] != "mlp":
+        return ""
+    return f", {summary['epochs_run']} epochs (best {summary['best_epoch']})"
+
+
+def summary(ctx: Context) -> Report:
+    root = ctx.project.root
+    paths = records(root / "docs/adr")
+    decisions = {n: (parse(p.read_text(encoding="utf-8")), p.name) for n, p in paths.items()}
+    done = ctx.facts[11]
+    card = model_card(ctx, decisions)
+    (root / MODEL_CARD).write_text(card, encoding="utf-8")
+    approved = ctx.approved or ctx.facts[4]["chosen"]
+    value = done["evaluation"]["metrics"][ctx.metric]
+    table = "\n".join(
+        f"| {n} | [{record.title}](./{name}) | {record.chosen} |"
+        for n, (record, name) in sorted(decisions.items())
+    )
+    steps = next_steps(ctx)
+    return Report(
+        title=f"Summary: {approved} ({CANDIDATES[approved]}) for {ctx.answers['target']},"
+        f" {ctx.metric} {fmt(value['value'])}",
+        context=(
+            f"Goal: {ctx.answers.get('goal') or 'not stated'}\n\n"
+            "| # | decision | chosen |\n|---|---|---|\n"
+            f"{table}\n\n"
+            f"The model card is in `{MODEL_CARD}`."
+        ),
+        drivers=["every decision and number traceable to a record"],
+        options=[
+            Option(
+                "hand over",
+                "the model, its run and its model card",
+                ["it beats the baseline on held-out rows"] if done["accepted"] else [],
+                [] if done["accepted"] else ["it does not clearly beat the baseline"],
+            ),
+            Option(
+                "revisit the design",
+                "reject the design and redo phases 4-12",
+                [],
+                [] if not done["accepted"] else ["no measurement asks for it"],
+            ),
+        ],
+        chosen="hand over" if done["accepted"] else "revisit the design",
+        because="of the held-out verdict in phase 11.",
+        good=[f"`{MODEL_CARD}`"],
+        confirmation="The model card's numbers are those of phase 11's run.",
+        more="Next steps:\n\n" + "\n".join(f"* {step}" for step in steps),
+        facts={"model_card": MODEL_CARD},
+    )
+
+
+def next_steps(ctx: Context) -> list[str]:
+    risks = ctx.facts[3]["risks"]
+    steps = [f"address the data risk: {r['message']}" for r in risks if r["severity"] == "high"]
+    steps += [f"fix `{f['path']}:{f['line']}`: {f['message']}" for f in ctx.facts[11]["remaining"]]
+    steps += [
+        f"drop the identifier column `{r['column']}`" for r in risks if r["kind"] == "id_like"
+    ]
+    if not ctx.facts[11]["accepted"]:
+        steps.append("the model does not beat the baseline: reject the design with the evidence")
+    return steps or ["none found by the checks; watch the metric on new data"]
+
+
+def model_card(ctx: Context, decisions: dict[int, tuple[Any, str]]) -> str:
+    answers, facts = ctx.answers, ctx.facts
+    done = facts[11]
+    evaluation, trained = done["evaluation"], done["train"]
+    approved = ctx.approved or facts[4]["chosen"]
+    bakeoff = {r["model"]: r for r in facts[4]["bakeoff"]["results"]}
+    chosen = bakeoff[CANDIDATES[approved]]
+    level = f"{evaluation['confidence']:.0%}"
+    verdict = "beats" if done["accepted"] else "does not clearly beat"
+    latency = chosen["latency_ms_single_row"]
+    counts = trained["rows"]
+    split_rows = f"{counts['train']} train, {counts['val']} validation, {counts['test']} test rows"
+    metrics = "\n".join(
+        f"| {name} | {fmt(v['value'])} | [{fmt(v['low'])}, {fmt(v['high'])}] |"
+        f" {fmt(v['baseline'])} |"
+        for name, v in evaluation["metrics"].items()
+    )
+    risks = "\n".join(f"- {r['severity']}: {r['message']}" for r in facts[3]["risks"]) or "- none"
+    constraints = "\n".join(f"- {c}" for c in answers.get("constraints") or []) or "- none stated"
+    links = "\n".join(
+        f"- [{n:04d}: {record.title}](adr/{name})"
+        for n, (record, name) in sorted(decisions.items())
+    )
+    package = ctx.project.package
+    return f"""# Model card: {answers.get("project_name") or package}
+
+Written by ml-phases (phase 12) on {dt.date.today().isoformat()} from the design records in
+[docs/adr](adr/README.md) and the measured run; every number below was measured on this
+project's data.
+
+## Model
+
+- Task: {answers["task_type"]} of `{answers["target"]}`
+- Model: `{trained["model"]}` ({approved} candidate), trained with `{EXPERIMENT}`
+- Run: `{trained["run_dir"]}` (trained in {trained["seconds"]} s{epochs(trained)})
+- Size: {chosen["size_kb"]:.1f} KB; {latency:.2f} ms to predict one row (phase 4's bake-off)
+
+## Intended use
+
+- Goal: {answers.get("goal") or "not stated"}
+- Deployment: {answers.get("deployment_target", "batch")}
+- Interpretability: {answers.get("interpretability", "preferred")}
+
+Constraints:
+
+{constraints}
+
+## Data
+
+- Source: `{answers["data_source"]}`, {facts[1]["rows"]} rows
+- Split: {facts[3]["split"]}; {split_rows}
+- Data fingerprint: `{trained["data_fingerprint"]}`
+
+## Evaluation
+
+{evaluation["rows"]} held-out test rows, {level} bootstrap intervals; the dummy baseline
+predicts the training distribution for every row.
+
+| metric | value | interval | dummy baseline |
+|---|---|---|---|
+{metrics}
+
+Verdict (phase 11): the model {verdict} the baseline on {ctx.metric}.
+
+## Risks and limitations
+
+{risks}
+
+## Decisions
+
+{links}
+
+## Reproduce
+
+```bash
+{package} train --config {EXPERIMENT}
+{package} evaluate --config {EXPERIMENT}
+```
+"""
+
+
+PHASE_FUNCTIONS = {10: quality_review, 11: fixes_and_verification, 12: summary}

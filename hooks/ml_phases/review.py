@@ -1,0 +1,294 @@
+"""Static review of a project's Python code for ML mistakes that linters do not know.
+
+Each rule reads the syntax tree and reports a Finding with the file:line it points at and a
+confidence (0-100) that the finding is a real problem; the review keeps only findings at or
+above THRESHOLD. The rules, by the reviewer that owns them:
+
+- ML practice: a forward pass in an evaluation function without `model.eval()` or
+  `torch.no_grad()`; a preprocessor fitted before the data is split; unseeded randomness.
+- performance: a host sync (`.item()`, `.cpu()`, `.tolist()`, `.numpy()`) in the loop that
+  calls `.backward()`, which stalls the device once per step.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+THRESHOLD = 80
+EVALUATION = re.compile(r"eval|predict|infer|valid|score|test", re.IGNORECASE)
+MODEL_NAMES = frozenset({"model", "module", "net", "network", "classifier", "regressor"})
+HOST_SYNCS = frozenset({"item", "cpu", "tolist", "numpy"})
+GRAD_OFF = frozenset({"no_grad", "inference_mode"})
+SPLITTERS = frozenset({"train_test_split", "split_rows"})
+GLOBAL_NUMPY = frozenset(
+    {"rand", "randn", "randint", "random", "choice", "shuffle", "permutation", "normal", "uniform"}
+)
+GLOBAL_RANDOM = frozenset(
+    {"random", "randint", "choice", "choices", "shuffle", "sample", "uniform"}
+)
+TORCH_RANDOM = frozenset({"rand", "randn", "randint", "randperm", "bernoulli", "multinomial"})
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    area: str  # the reviewer: code quality | ML practice | performance
+    path: str
+    line: int
+    message: str
+    confidence: int
+
+    @property
+    def where(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+def dotted(node: ast.AST) -> str:
+    """`np.random.rand` for the expression np.random.rand; '' for anything else."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        head = dotted(node.value)
+        return f"{head}.{node.attr}" if head else ""
+    return ""
+
+
+def calls(node: ast.AST) -> Iterator[ast.Call]:
+    """Calls under node, not descending into nested functions or classes."""
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            continue
+        if isinstance(child, ast.Call):
+            yield child
+        yield from calls(child)
+
+
+def method(call: ast.Call) -> str:
+    return call.func.attr if isinstance(call.func, ast.Attribute) else ""
+
+
+def keywords(call: ast.Call) -> set[str]:
+    return {keyword.arg for keyword in call.keywords if keyword.arg}
+
+
+def is_forward(call: ast.Call) -> bool:
+    """`model(x)`, `self.net(x)`, `model.forward(x)`: a call of something named like a model."""
+    name = dotted(call.func).rsplit(".", 1)[-1]
+    return name in MODEL_NAMES or name == "forward"
+
+
+def grad_disabled(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    decorators = [dotted(d.func if isinstance(d, ast.Call) else d) for d in function.decorator_list]
+    withs = [
+        dotted(item.context_expr.func)
+        for node in ast.walk(function)
+        if isinstance(node, ast.With | ast.AsyncWith)
+        for item in node.items
+        if isinstance(item.context_expr, ast.Call)
+    ]
+    return any(name.rsplit(".", 1)[-1] in GRAD_OFF for name in decorators + withs)
+
+
+class Reviewer:
+    """The rules over one module; `findings` holds what they found, at every confidence."""
+
+    def __init__(self, tree: ast.Module, path: str, seeded: set[str]) -> None:
+        self.tree, self.path, self.seeded = tree, path, seeded
+        self.findings: list[Finding] = []
+
+    def add(self, rule: str, area: str, node: ast.AST, message: str, confidence: int) -> None:
+        line = getattr(node, "lineno", 1)
+        self.findings.append(Finding(rule, area, self.path, line, message, confidence))
+
+    def run(self) -> list[Finding]:
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                self.evaluation_mode(node)
+                self.fit_before_split(node)
+            elif isinstance(node, ast.For | ast.While | ast.AsyncFor):
+                self.host_sync_per_step(node)
+            elif isinstance(node, ast.Call):
+                self.unseeded(node)
+        return self.findings
+
+    def evaluation_mode(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        if not EVALUATION.search(function.name):
+            return
+        body = list(calls(function))
+        forward = next((call for call in body if is_forward(call)), None)
+        if forward is None:
+            return
+        has_eval = any(method(call) == "eval" and not call.args for call in body)
+        no_grad = grad_disabled(function)
+        if not has_eval and not no_grad:
+            self.add(
+                "eval-mode",
+                "ML practice",
+                forward,
+                f"`{function.name}` runs the model without model.eval() or torch.no_grad():"
+                " dropout and batch norm stay in training mode and autograd records every step",
+                90,
+            )
+        elif not has_eval:
+            self.add(
+                "eval-mode",
+                "ML practice",
+                forward,
+                f"`{function.name}` runs the model under no_grad but never calls model.eval():"
+                " dropout and batch norm stay in training mode",
+                80,
+            )
+        elif not no_grad:
+            self.add(
+                "eval-mode",
+                "ML practice",
+                forward,
+                f"`{function.name}` runs the model without torch.no_grad(): autograd keeps every"
+                " activation for a backward pass that never comes",
+                80,
+            )
+
+    def fit_before_split(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        body = sorted(calls(function), key=lambda call: (call.lineno, call.col_offset))
+        split = next(
+            (
+                call
+                for call in body
+                if dotted(call.func).rsplit(".", 1)[-1] in SPLITTERS
+                or re.search(r"(Fold|Split)$", dotted(call.func))
+            ),
+            None,
+        )
+        if split is None:
+            return
+        for call in body:
+            if call.lineno >= split.lineno:
+                break
+            if method(call) in ("fit", "fit_transform"):
+                self.add(
+                    "fit-before-split",
+                    "ML practice",
+                    call,
+                    f"`.{method(call)}()` runs before the split on line {split.lineno}:"
+                    " statistics of the evaluation rows leak into training",
+                    85,
+                )
+
+    def host_sync_per_step(self, loop: ast.For | ast.While | ast.AsyncFor) -> None:
+        """Flag host syncs in a loop that itself (not a nested loop) calls backward()."""
+        own = [call for statement in loop.body for call in _outside_loops(statement)]
+        if not any(method(call) == "backward" for call in own):
+            return
+        for call in own:
+            if method(call) in HOST_SYNCS and not call.args:
+                self.add(
+                    "host-sync-per-step",
+                    "performance",
+                    call,
+                    f"`.{method(call)}()` in the training step waits for the device on every"
+                    " step; accumulate on the device and read once per epoch or log interval",
+                    85,
+                )
+
+    def unseeded(self, call: ast.Call) -> None:
+        name = dotted(call.func)
+        parts = name.split(".")
+        given = keywords(call)
+        if name.endswith("random.default_rng") and not call.args and not given:
+            self.add("unseeded", "ML practice", call, "default_rng() without a seed", 90)
+        elif parts[-1] == "train_test_split" and "random_state" not in given:
+            self.add("unseeded", "ML practice", call, "train_test_split without random_state", 90)
+        elif re.search(r"(Fold|Split)$", parts[-1]) and _true(call, "shuffle"):
+            if "random_state" not in given:
+                self.add(
+                    "unseeded",
+                    "ML practice",
+                    call,
+                    f"{parts[-1]}(shuffle=True) without random_state",
+                    85,
+                )
+        elif len(parts) == 3 and parts[:2] in (["np", "random"], ["numpy", "random"]):
+            if parts[2] in GLOBAL_NUMPY:
+                self.add(
+                    "unseeded",
+                    "ML practice",
+                    call,
+                    f"np.random.{parts[2]} draws from the global generator, seeded nowhere in the"
+                    " project; use np.random.default_rng(seed)",
+                    60 if "numpy" in self.seeded else 85,
+                )
+        elif parts[0] == "torch" and len(parts) == 2 and parts[1] in TORCH_RANDOM:
+            if "generator" not in given:
+                self.add(
+                    "unseeded",
+                    "ML practice",
+                    call,
+                    f"torch.{parts[1]} without a generator, and torch.manual_seed is called"
+                    " nowhere in the project",
+                    60 if "torch" in self.seeded else 80,
+                )
+        elif parts[0] == "random" and len(parts) == 2 and parts[1] in GLOBAL_RANDOM:
+            self.add(
+                "unseeded",
+                "ML practice",
+                call,
+                f"random.{parts[1]} without random.seed anywhere in the project",
+                60 if "random" in self.seeded else 80,
+            )
+
+
+def _true(call: ast.Call, name: str) -> bool:
+    return any(
+        k.arg == name and isinstance(k.value, ast.Constant) and k.value.value is True
+        for k in call.keywords
+    )
+
+
+def _outside_loops(node: ast.AST) -> Iterator[ast.Call]:
+    """Calls in a statement, not descending into nested loops, functions or classes."""
+    if isinstance(node, ast.For | ast.While | ast.AsyncFor):
+        return
+    if isinstance(node, ast.Call):
+        yield node
+    for child in ast.iter_child_nodes(node):
+        if not isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            yield from _outside_loops(child)
+
+
+def seeded_generators(trees: list[ast.Module]) -> set[str]:
+    """Which global generators the project seeds somewhere: numpy, torch, random."""
+    seeds = {"np.random.seed": "numpy", "numpy.random.seed": "numpy", "random.seed": "random"}
+    seeds |= {"torch.manual_seed": "torch", "lightning.seed_everything": "torch"}
+    found = set()
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and dotted(node.func) in seeds:
+                found.add(seeds[dotted(node.func)])
+    return found
+
+
+def _parse(root: Path, path: str) -> ast.Module | Finding:
+    try:
+        return ast.parse((root / path).read_text(encoding="utf-8"), filename=path)
+    except SyntaxError as exc:
+        message = f"does not parse: {exc.msg}"
+        return Finding("syntax", "code quality", path, exc.lineno or 1, message, 100)
+
+
+def review(root: Path, paths: list[str]) -> list[Finding]:
+    """Every finding of the rules on these files (relative to root), at every confidence."""
+    parsed = {path: _parse(root, path) for path in paths}
+    trees = [tree for tree in parsed.values() if isinstance(tree, ast.Module)]
+    seeded = seeded_generators(trees)
+    findings: list[Finding] = []
+    for path, tree in parsed.items():
+        findings += Reviewer(tree, path, seeded).run() if isinstance(tree, ast.Module) else [tree]
+    return sorted(findings, key=lambda f: (f.path, f.line, f.rule))
+
+
+def reported(findings: list[Finding]) -> list[Finding]:
+    return [finding for finding in findings if finding.confidence >= THRESHOLD]

@@ -1,0 +1,184 @@
+"""A generated project whose tools answer from tables: the engine's unit tests run on it.
+
+`canned_project` writes the answers and the default config, and replaces the project's CLI,
+its test runner and its other commands (ruff, the rows script) with canned results, recording
+each call. A value that is an exception is raised instead, to cut a phase off.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from ml_phases.project import Project, TestRun
+
+ANSWERS = {
+    "package_name": "churn",
+    "task_type": "classification",
+    "data_source": "data/churn.csv",
+    "target": "churned",
+    "primary_metric": "roc_auc",
+    "tracking": "mlflow",
+    "interpretability": "preferred",
+    "deployment_target": "batch",
+    "max_latency_ms": 0,
+    "max_model_mb": 0,
+    "goal": "Predict churn",
+    "constraints": [],
+    "risks": [],
+}
+DEFAULT_CONFIG = {
+    "task": "classification",
+    "primary_metric": "roc_auc",
+    "seed": 0,
+    "output_dir": "outputs",
+    "data": {"source": "data/churn.csv", "target": "churned", "test_size": 0.2, "val_size": 0.2},
+    "model": {"name": "mlp", "mlp": {"hidden": [128, 128], "dropout": 0.1}},
+    "loss": {"class_weights": "none"},
+    "train": {"epochs": 60, "batch_size": 256},
+}
+PROFILE = {
+    "rows": 200,
+    "columns": 3,
+    "features": 2,
+    "duplicate_rows": 0,
+    "missing_cells": 5,
+    "memory_mb": 0.01,
+    "target": {"name": "churned", "missing": 0, "classes": {"0": 150, "1": 50}},
+    "schema": [
+        {"name": "tenure", "dtype": "Int64", "missing": 5, "unique": 60},
+        {"name": "plan", "dtype": "String", "missing": 0, "unique": 3},
+        {"name": "churned", "dtype": "Int64", "missing": 0, "unique": 2},
+    ],
+}
+RISKS = {"rows": 200, "single_feature_scores": {"tenure": 0.71, "plan": 0.6}, "risks": []}
+
+
+def bakeoff(scores: dict[str, tuple[float, float]], latency: float = 1.0) -> dict[str, Any]:
+    return {
+        "metric": "roc_auc",
+        "higher_is_better": True,
+        "folds": 5,
+        "rows": 160,
+        "best": "gbm",
+        "results": [
+            {
+                "model": model,
+                "mean": mean,
+                "std": std,
+                "fit_seconds": 0.1,
+                "latency_ms_single_row": latency * (3 if model == "mlp" else 1),
+                "size_kb": 10.0,
+            }
+            for model, (mean, std) in scores.items()
+        ],
+    }
+
+
+BAKEOFF = bakeoff({"linear": (0.80, 0.02), "mlp": (0.84, 0.02), "gbm": (0.90, 0.01)})
+TRAIN = {
+    "run_dir": "outputs/runs/1-gbm",
+    "model": "gbm",
+    "task": "classification",
+    "data_fingerprint": "abc123",
+    "rows": {"train": 120, "val": 40, "test": 40},
+    "epochs_run": 1,
+    "best_epoch": 1,
+    "val_roc_auc": 0.88,
+    "seconds": 1.5,
+    "tracking": "MLflow run 1 in file:///x",
+}
+
+
+def metric(value: float, baseline: float, low: float, high: float) -> dict[str, float]:
+    return {
+        "value": value,
+        "low": low,
+        "high": high,
+        "baseline": baseline,
+        "delta": value - baseline,
+        "delta_low": low - baseline,
+        "delta_high": high - baseline,
+    }
+
+
+EVALUATION = {
+    "run": "outputs/runs/1-gbm",
+    "model": "gbm",
+    "rows": 40,
+    "confidence": 0.95,
+    "metrics": {"roc_auc": metric(0.87, 0.5, 0.78, 0.94), "accuracy": metric(0.8, 0.75, 0.7, 0.9)},
+}
+GREEN = TestRun((), 12, 0, 0, 1.0)
+RED = TestRun((), 11, 1, 0, 1.0, ("tests/test_experiment.py::test_x: assert 1 == 2",))
+
+
+def completed(stdout: str = "", code: int = 0) -> subprocess.CompletedProcess[str]:
+    return subprocess.CompletedProcess([], code, stdout, "")
+
+
+def canned_project(root: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """A project folder at root with answers and configs, and tools that answer from tables."""
+    (root / "docs/adr").mkdir(parents=True)
+    (root / "configs").mkdir()
+    (root / "src/churn").mkdir(parents=True)
+    for module in (
+        "__init__",
+        "config",
+        "data",
+        "errors",
+        "evaluate",
+        "models",
+        "predict",
+        "train",
+    ):
+        (root / f"src/churn/{module}.py").write_text(f'"""The {module} module."""\n')
+    (root / ".copier-answers.yml").write_text(yaml.safe_dump(ANSWERS))
+    (root / ".gitignore").write_text(".ml-flow/\n")
+    (root / "configs/default.yaml").write_text(yaml.safe_dump(DEFAULT_CONFIG, sort_keys=False))
+    calls: list[str] = []
+    outputs: dict[str, Any] = {
+        "profile": PROFILE,
+        "risks": RISKS,
+        "bakeoff": BAKEOFF,
+        "train": TRAIN,
+        "evaluate": EVALUATION,
+        "predict": {"rows": 200},
+        "export": {"max_abs_diff": 0.0},
+        "tests": GREEN,
+        "ruff check": completed("[]"),
+        "ruff format": completed(""),
+    }
+
+    def answer(name: str) -> Any:
+        calls.append(name)
+        value = outputs[name]
+        if isinstance(value, BaseException):
+            raise value
+        return copy.deepcopy(value)
+
+    def cli(self: Project, command: str, *overrides: str, config: str = "") -> Any:
+        return answer(command)
+
+    def tests(self: Project, targets: tuple[str, ...] = (), timeout: float = 0) -> TestRun:
+        calls.append(f"tests {' '.join(targets) or 'all'}")
+        value = outputs["tests"]
+        if isinstance(value, BaseException):
+            raise value
+        return dataclasses.replace(value, targets=targets)
+
+    def run(self: Project, *args: str, timeout: float = 0) -> subprocess.CompletedProcess[str]:
+        if args[:2] == ("-m", "ruff"):
+            return answer(f"ruff {args[2]}")
+        calls.append("script")
+        return completed()
+
+    monkeypatch.setattr(Project, "cli", cli)
+    monkeypatch.setattr(Project, "tests", tests)
+    monkeypatch.setattr(Project, "run", run)
+    return {"root": root, "calls": calls, "outputs": outputs}

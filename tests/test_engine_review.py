@@ -1,0 +1,102 @@
+"""The static review's rules on seeded bad code, on their good twins, and on the template."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+from ml_phases import review
+
+BAD = {
+    "eval-mode": (
+        "def evaluate(model, loader):\n    return [model(x) for x, _ in loader]\n",
+        "import torch\n\n\n@torch.no_grad()\ndef evaluate(model, loader):\n"
+        "    model.eval()\n    return [model(x) for x, _ in loader]\n",
+    ),
+    "fit-before-split": (
+        "from sklearn.model_selection import train_test_split\n\n\n"
+        "def prepare(scaler, x, y):\n    x = scaler.fit_transform(x)\n"
+        "    return train_test_split(x, y, random_state=0)\n",
+        "from sklearn.model_selection import train_test_split\n\n\n"
+        "def prepare(scaler, x, y):\n    parts = train_test_split(x, y, random_state=0)\n"
+        "    scaler.fit(parts[0])\n    return parts\n",
+    ),
+    "host-sync-per-step": (
+        "def fit(model, batches, optimizer):\n    for x, y in batches:\n"
+        "        loss = model(x).sum()\n        loss.backward()\n        optimizer.step()\n"
+        "        print(loss.item())\n",
+        "def fit(model, batches, optimizer):\n    total = 0\n    for x, y in batches:\n"
+        "        loss = model(x).sum()\n        loss.backward()\n        optimizer.step()\n"
+        "        total = total + loss.detach()\n    print(total.item())\n",
+    ),
+    "unseeded": (
+        "import numpy as np\n\nrng = np.random.default_rng()\n",
+        "import numpy as np\n\nrng = np.random.default_rng(0)\n",
+    ),
+}
+
+
+def findings(tmp_path: Path, source: str) -> list[review.Finding]:
+    (tmp_path / "code.py").write_text(source)
+    return review.review(tmp_path, ["code.py"])
+
+
+@pytest.mark.parametrize("rule", sorted(BAD))
+def test_each_rule_finds_its_mistake_and_not_the_fix(tmp_path: Path, rule: str) -> None:
+    bad, good = BAD[rule]
+    found = review.reported(findings(tmp_path, bad))
+    assert [f.rule for f in found] == [rule]
+    assert found[0].where.startswith("code.py:")
+    assert found[0].confidence >= review.THRESHOLD
+    assert not review.reported(findings(tmp_path, good))
+
+
+@pytest.mark.parametrize(
+    ("source", "confidence"),
+    [
+        ("def predict(model, x):\n    model.eval()\n    return model(x)\n", 80),  # no no_grad
+        (
+            "import torch\n\n\ndef score(net, x):\n    with torch.no_grad():\n"
+            "        return net(x)\n",
+            80,
+        ),  # no eval()
+        (
+            "from sklearn.model_selection import train_test_split\n\nparts = train_test_split([1])\n",
+            90,
+        ),
+        ("import random\n\nrandom.shuffle([1, 2])\n", 80),
+        ("import random\n\nrandom.seed(0)\nrandom.shuffle([1, 2])\n", 60),  # seeded: not reported
+        ("import torch\n\nnoise = torch.randn(3)\n", 80),
+        (
+            "import torch\n\ng = torch.Generator().manual_seed(0)\nnoise = torch.randn(3, generator=g)\n",
+            None,
+        ),
+        ("from sklearn.model_selection import KFold\n\nfolds = KFold(5, shuffle=True)\n", 85),
+    ],
+)
+def test_confidence_follows_the_evidence(
+    tmp_path: Path, source: str, confidence: int | None
+) -> None:
+    found = findings(tmp_path, source)
+    assert [f.confidence for f in found] == ([confidence] if confidence else [])
+
+
+def test_syntax_errors_are_findings_not_crashes(tmp_path: Path) -> None:
+    (found,) = findings(tmp_path, "def broken(:\n")
+    assert (found.rule, found.line, found.confidence) == ("syntax", 1, 100)
+
+
+def test_a_nested_step_loop_does_not_flag_the_epoch_loop(tmp_path: Path) -> None:
+    source = (
+        "def fit(model, epochs, batches, optimizer):\n    for epoch in range(epochs):\n"
+        "        for x in batches:\n            model(x).sum().backward()\n"
+        "            optimizer.step()\n        print(model.weight.sum().item())\n"
+    )
+    assert findings(tmp_path, source) == []
+
+
+def test_the_templates_own_code_has_no_findings() -> None:
+    package = ROOT / "template/src/{{package_name}}"
+    paths = sorted(path.name for path in package.glob("*.py"))
+    assert review.reported(review.review(package, paths)) == []
