@@ -62,14 +62,14 @@ def test_each_rule_finds_its_mistake_and_not_the_fix(tmp_path: Path, rule: str) 
             80,
         ),  # no eval()
         (
-            "from sklearn.model_selection import train_test_split\n\nparts = train_test_split([1])\n",
+            "from sklearn.model_selection import train_test_split\n\nx = train_test_split([1])\n",
             90,
         ),
         ("import random\n\nrandom.shuffle([1, 2])\n", 80),
         ("import random\n\nrandom.seed(0)\nrandom.shuffle([1, 2])\n", 60),  # seeded: not reported
         ("import torch\n\nnoise = torch.randn(3)\n", 80),
         (
-            "import torch\n\ng = torch.Generator().manual_seed(0)\nnoise = torch.randn(3, generator=g)\n",
+            "import torch\n\nx = torch.randn(3, generator=torch.Generator())\n",
             None,
         ),
         ("from sklearn.model_selection import KFold\n\nfolds = KFold(5, shuffle=True)\n", 85),

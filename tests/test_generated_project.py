@@ -1,9 +1,12 @@
 """End to end, as a user runs it: `copier copy --trust`, whose task builds .venv with the pinned
-PyTorch; then the generated project's own lint and test suite, in its own environment."""
+PyTorch and runs the phases (to the gate, or all twelve with auto_approve); then approval, a run
+cut off by Ctrl-C and resumed, and the generated project's own lint and tests."""
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -25,11 +28,37 @@ def run(command: list[str | Path], cwd: Path) -> subprocess.CompletedProcess[str
     )
 
 
+def lint_markdown(paths: list[Path]) -> subprocess.CompletedProcess[str]:
+    front_matter = ["--set", "extensions.front-matter.enabled=$!True"]
+    command = [sys.executable, "-m", "pymarkdown", *front_matter, "-d", "md013", "scan"]
+    return run([*command, *paths], paths[0].parent)
+
+
+def interrupt_at(command: list[str | Path], cwd: Path, line: str) -> tuple[int, str]:
+    """Start a command, press Ctrl-C once it prints `line`; its exit code and output."""
+    process = subprocess.Popen(
+        [str(part) for part in command],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    seen = []
+    assert process.stdout is not None
+    for text in process.stdout:
+        seen.append(text)
+        if text.startswith(line):
+            process.send_signal(signal.SIGINT)
+            break
+    rest, _ = process.communicate(timeout=300)
+    return process.returncode, "".join(seen) + rest
+
+
 @pytest.mark.parametrize(
-    ("task_type", "run_phases"), [("classification", True), ("regression", False)]
+    ("task_type", "auto_approve"), [("classification", False), ("regression", True)]
 )
-def test_generated_project_installs_and_passes_its_own_checks(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, task_type: str, run_phases: bool
+def test_generated_project_installs_runs_the_phases_and_passes_its_checks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, task_type: str, auto_approve: bool
 ) -> None:
     # The task finds uv where a user's shell would: on PATH (here, the dev environment's).
     monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
@@ -43,34 +72,51 @@ def test_generated_project_installs_and_passes_its_own_checks(
         "--data",
         f"task_type={task_type}",
         "--data",
-        f"run_phases={str(run_phases).lower()}",
+        f"auto_approve={str(auto_approve).lower()}",
         ROOT,
         project,
     )
     assert copied.returncode == 0, copied.stdout + copied.stderr
     assert "ml-flow: ready" in copied.stdout, copied.stdout
-
     python = project / ".venv/bin/python"
-    if run_phases:  # the task ran phases 1-6 offline and stopped at the gate
-        records = sorted((project / "docs/adr").glob("0*.md"))
-        assert [path.name[:4] for path in records] == [f"{n:04d}" for n in range(1, 7)]
-        first = records[0].read_text()
-        assert "569 rows, 30 features" in first  # measured on sample:breast_cancer
-        assert "status: proposed" in records[5].read_text()
-        assert "Design approval needed" in copied.stdout
-        status = run([project / ".venv/bin/ml-phases", "status", "--json"], project)
-        assert status.returncode == 0, status.stderr
     torch_version = run([python, "-c", "import torch; print(torch.__version__)"], project)
     assert torch_version.stdout.startswith("2.13.0"), "the pinned torch_spec was not installed"
+    records = sorted((project / "docs/adr").glob("0*.md"))
 
-    for command in (["git", "init", "-q"], ["git", "add", "-A"]):
-        assert run(command, project).returncode == 0
+    if not auto_approve:  # the task ran phases 1-6 and stopped at the gate
+        assert [path.name[:4] for path in records] == [f"{n:04d}" for n in range(1, 7)]
+        assert "569 rows, 30 features" in records[0].read_text()  # measured on breast_cancer
+        assert "status: proposed" in records[5].read_text()
+        assert "Design approval needed" in copied.stdout
+        log = run(["git", "log", "--format=%s"], project).stdout.splitlines()
+        assert log[0] == "Phase 6 of 12: Design Approval"
+        assert log[-1] == "Generate from ml-flow-template"
+        phases = [python, "-u", "-m", "ml_phases"]
+        assert run([*phases, "approve"], project).returncode == 0
+        code, printed = interrupt_at([*phases, "run"], project, "Phase 8 of 12")
+        assert code == 130, printed
+        seventh = next((project / "docs/adr").glob("0007-*.md")).read_text()
+        assert not list((project / "docs/adr").glob("0008-*.md"))
+        resumed = run([*phases, "run"], project)
+        assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+        assert "Phase 7 of 12" not in resumed.stdout  # not redone
+        assert next((project / "docs/adr").glob("0007-*.md")).read_text() == seventh
+        records = sorted((project / "docs/adr").glob("0*.md"))
+    else:
+        assert "442 rows, 10 features" in records[0].read_text()  # measured on diabetes
+
+    assert [path.name[:4] for path in records] == [f"{n:04d}" for n in range(1, 13)]
+    assert " 0 failed" in records[10].read_text()  # phase 11 ran the whole suite, green
+    linted = lint_markdown([*records, project / "docs/model_card.md"])
+    assert linted.returncode == 0, linted.stdout
+    status = run([project / ".venv/bin/ml-phases", "status", "--json"], project)
+    assert {row["status"] for row in json.loads(status.stdout)} == {"done"}
+
     for check in (["check", "."], ["format", "--check", "."]):
         linted = run([python, "-m", "ruff", *check], project)
         assert linted.returncode == 0, linted.stdout
-    assert run(["git", "status", "--porcelain"], project).stdout.startswith("A ")
-    assert run(["git", "diff", "--stat"], project).stdout == "", "lint changed files"
-
+    # Every phase committed its own files: nothing is left over, and lint changed nothing.
+    assert run(["git", "status", "--porcelain"], project).stdout == ""
     tests = run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], project)
     assert tests.returncode == 0, tests.stdout[-3000:]
     assert " passed" in tests.stdout
