@@ -33,7 +33,8 @@ def init_repository(project: Path) -> None:
     """Make the new project a git repository with one commit of the generated files.
 
     The phases then commit one change each, and `copier update` needs a repository. Skipped
-    without git, or when the project sits inside another repository.
+    without git, or when the project is part of another repository (one that does not ignore
+    its folder).
     """
     if shutil.which("git") is None:
         say("git not found: the project is not a repository; phases will not be committed")
@@ -44,8 +45,9 @@ def init_repository(project: Path) -> None:
             ["git", *args], cwd=project, capture_output=True, text=True, check=False
         )
 
-    if git("rev-parse", "--is-inside-work-tree").stdout.strip() == "true":
-        say("the project is inside a git repository already; its files are left uncommitted")
+    inside = git("rev-parse", "--is-inside-work-tree").stdout.strip() == "true"
+    if inside and git("check-ignore", "--quiet", ".").returncode != 0:
+        say("the project is part of another git repository; its files are left uncommitted")
         return
     identity = [] if git("config", "user.email").stdout.strip() else IDENTITY
     for args in (["init", "--quiet"], ["add", "--all"]):

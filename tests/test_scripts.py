@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import subprocess
 from pathlib import Path
 from types import ModuleType
 
@@ -98,3 +99,29 @@ def test_task_survives_a_missing_interpreter(
     monkeypatch.setattr(copier_task.sys, "executable", str(tmp_path / "no-such-python"))
     assert copier_task.main(["--package", "my_model"]) == 0
     assert "stopped (FileNotFoundError" in capsys.readouterr().out
+
+
+def git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+    return done.stdout
+
+
+def test_task_makes_the_project_a_repository_with_one_commit(tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text("# project\n")
+    copier_task.init_repository(tmp_path)
+    assert git(tmp_path, "log", "--format=%s").splitlines() == ["Generate from ml-flow-template"]
+    assert git(tmp_path, "status", "--porcelain") == ""
+
+
+@pytest.mark.parametrize(("ignored", "own_repository"), [(False, False), (True, True)])
+def test_task_leaves_a_parent_repository_alone_unless_it_ignores_the_project(
+    tmp_path: Path, ignored: bool, own_repository: bool
+) -> None:
+    git(tmp_path, "init", "-q")
+    (tmp_path / ".gitignore").write_text("project/\n" if ignored else "")
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "README.md").write_text("# project\n")
+    copier_task.init_repository(project)
+    assert (project / ".git").is_dir() == own_repository
+    assert git(tmp_path, "log") == ""  # no commit in the parent

@@ -195,50 +195,34 @@ class Reviewer:
                 )
 
     def unseeded(self, call: ast.Call) -> None:
-        name = dotted(call.func)
-        parts = name.split(".")
-        given = keywords(call)
-        if name.endswith("random.default_rng") and not call.args and not given:
-            self.add("unseeded", "ML practice", call, "default_rng() without a seed", 90)
-        elif parts[-1] == "train_test_split" and "random_state" not in given:
-            self.add("unseeded", "ML practice", call, "train_test_split without random_state", 90)
-        elif re.search(r"(Fold|Split)$", parts[-1]) and _true(call, "shuffle"):
-            if "random_state" not in given:
-                self.add(
-                    "unseeded",
-                    "ML practice",
-                    call,
-                    f"{parts[-1]}(shuffle=True) without random_state",
-                    85,
-                )
-        elif len(parts) == 3 and parts[:2] in (["np", "random"], ["numpy", "random"]):
-            if parts[2] in GLOBAL_NUMPY:
-                self.add(
-                    "unseeded",
-                    "ML practice",
-                    call,
-                    f"np.random.{parts[2]} draws from the global generator, seeded nowhere in the"
-                    " project; use np.random.default_rng(seed)",
-                    60 if "numpy" in self.seeded else 85,
-                )
-        elif parts[0] == "torch" and len(parts) == 2 and parts[1] in TORCH_RANDOM:
-            if "generator" not in given:
-                self.add(
-                    "unseeded",
-                    "ML practice",
-                    call,
-                    f"torch.{parts[1]} without a generator, and torch.manual_seed is called"
-                    " nowhere in the project",
-                    60 if "torch" in self.seeded else 80,
-                )
-        elif parts[0] == "random" and len(parts) == 2 and parts[1] in GLOBAL_RANDOM:
-            self.add(
-                "unseeded",
-                "ML practice",
-                call,
-                f"random.{parts[1]} without random.seed anywhere in the project",
-                60 if "random" in self.seeded else 80,
-            )
+        problem = unseeded_draw(call, self.seeded)
+        if problem:
+            self.add("unseeded", "ML practice", call, *problem)
+
+
+def unseeded_draw(call: ast.Call, seeded: set[str]) -> tuple[str, int] | None:
+    """What is unseeded about a call that draws random numbers, and the confidence in it.
+
+    Draws from a global generator the project seeds somewhere get 60: below the threshold.
+    """
+    name = dotted(call.func)
+    parts, given = name.split("."), keywords(call)
+    last = parts[-1]
+    if name.endswith("random.default_rng") and not call.args and not given:
+        return "default_rng() without a seed", 90
+    if last == "train_test_split" and "random_state" not in given:
+        return "train_test_split without random_state", 90
+    if re.search(r"(Fold|Split)$", last) and _true(call, "shuffle") and "random_state" not in given:
+        return f"{last}(shuffle=True) without random_state", 85
+    if parts[:-1] in (["np", "random"], ["numpy", "random"]) and last in GLOBAL_NUMPY:
+        message = f"np.random.{last} draws from the global generator; use default_rng(seed)"
+        return message, 60 if "numpy" in seeded else 85
+    if parts[:-1] == ["torch"] and last in TORCH_RANDOM and "generator" not in given:
+        message = f"torch.{last} without a generator, and torch.manual_seed is never called"
+        return message, 60 if "torch" in seeded else 80
+    if parts[:-1] == ["random"] and last in GLOBAL_RANDOM:
+        return f"random.{last} without random.seed anywhere", 60 if "random" in seeded else 80
+    return None
 
 
 def _true(call: ast.Call, name: str) -> bool:
