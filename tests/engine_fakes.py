@@ -1,7 +1,7 @@
 """A generated project whose tools answer from tables: the engine's unit tests run on it.
 
 `canned_project` writes the answers and the default config, and replaces the project's CLI,
-its test runner and its other commands (ruff, the rows script) with canned results, recording
+its test runner and its other commands (ruff) with canned results, recording
 each call. A value that is an exception is raised instead, to cut a phase off.
 """
 
@@ -173,10 +173,8 @@ def canned_project(root: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any
         return dataclasses.replace(value, targets=targets)
 
     def run(self: Project, *args: str, timeout: float = 0) -> subprocess.CompletedProcess[str]:
-        if args[:2] == ("-m", "ruff"):
-            return answer(f"ruff {args[2]}")
-        calls.append("script")
-        return completed()
+        assert args[:2] == ("-m", "ruff"), f"an unexpected command: {args}"
+        return answer(f"ruff {args[2]}")
 
     monkeypatch.setattr(Project, "cli", cli)
     monkeypatch.setattr(Project, "tests", tests)

@@ -202,13 +202,15 @@ def evaluate(
 
 @app.command()
 def predict(
-    source: Annotated[Path, typer.Argument(help="CSV or Parquet file with the feature columns")],
+    source: Annotated[
+        str, typer.Argument(help="CSV / Parquet file with the feature columns, or sample:<name>")
+    ],
     output: Annotated[Path, typer.Option(help="CSV file to write")] = Path("predictions.csv"),
     run: RunOption = None,
     config: ConfigOption = DEFAULT_CONFIG,
     as_json: JsonFlag = False,
 ) -> None:
-    """Predict every row of a file with a trained run; writes a CSV."""
+    """Predict every row of a file (or a bundled sample) with a trained run; writes a CSV."""
     from .predict import predict_file
 
     with user_errors():

@@ -15,7 +15,7 @@ import polars as pl
 import torch
 
 from .config import Config, load_config
-from .data import features, read_table
+from .data import features, load_frame
 from .errors import CheckpointError, SchemaError
 from .models import MLP, Predictor
 from .train import load_checkpoint
@@ -74,10 +74,15 @@ def load_run(run: Path) -> tuple[Config, Predictor, dict[str, Any]]:
     return config, predictor, summary
 
 
-def predict_file(run: Path, source: Path, output: Path, batch_size: int = 8192) -> dict[str, Any]:
-    """Predictions for every row of a CSV / Parquet file, written to a CSV."""
+def predict_file(
+    run: Path, source: str | Path, output: Path, batch_size: int = 8192
+) -> dict[str, Any]:
+    """Predictions for every row of a CSV / Parquet file (or a bundled sample), into a CSV.
+
+    Columns the model was not trained on (the target, say) are ignored.
+    """
     config, predictor, _ = load_run(run)
-    frame = read_table(source)
+    frame = load_frame(str(source))
     missing = [name for name in predictor.schema.columns if name not in frame.columns]
     if missing:
         raise SchemaError(
