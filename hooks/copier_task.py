@@ -45,8 +45,11 @@ def init_repository(project: Path) -> None:
             ["git", *args], cwd=project, capture_output=True, text=True, check=False
         )
 
-    inside = git("rev-parse", "--is-inside-work-tree").stdout.strip() == "true"
-    if inside and git("check-ignore", "--quiet", ".").returncode != 0:
+    top = git("rev-parse", "--show-toplevel")
+    if top.returncode == 0 and Path(top.stdout.strip()).resolve() == project.resolve():
+        say("the project is a git repository already; the phases will commit there")
+        return
+    if top.returncode == 0 and git("check-ignore", "--quiet", ".").returncode != 0:
         say("the project is part of another git repository; its files are left uncommitted")
         return
     identity = [] if git("config", "user.email").stdout.strip() else IDENTITY

@@ -107,13 +107,21 @@ def metric(value: float, baseline: float, low: float, high: float) -> dict[str, 
     }
 
 
-EVALUATION = {
-    "run": "outputs/runs/1-gbm",
-    "model": "gbm",
-    "rows": 40,
-    "confidence": 0.95,
-    "metrics": {"roc_auc": metric(0.87, 0.5, 0.78, 0.94), "accuracy": metric(0.8, 0.75, 0.7, 0.9)},
-}
+def evaluation(roc_auc: dict[str, float], beats: bool) -> dict[str, Any]:
+    """`evaluate --json` of a classifier with this ROC-AUC."""
+    return {
+        "run": "outputs/runs/1-gbm",
+        "model": "gbm",
+        "rows": 40,
+        "confidence": 0.95,
+        "primary_metric": "roc_auc",
+        "primary": roc_auc,
+        "beats_baseline": beats,
+        "metrics": {"roc_auc": roc_auc, "accuracy": metric(0.8, 0.75, 0.7, 0.9)},
+    }
+
+
+EVALUATION = evaluation(metric(0.87, 0.5, 0.78, 0.94), beats=True)
 GREEN = TestRun((), 12, 0, 0, 1.0)
 RED = TestRun((), 11, 1, 0, 1.0, ("tests/test_experiment.py::test_x: assert 1 == 2",))
 
@@ -162,17 +170,17 @@ def canned_project(root: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any
             raise value
         return copy.deepcopy(value)
 
-    def cli(self: Project, command: str, *overrides: str, config: str = "") -> Any:
+    def cli(self: Project, command: str, *overrides: str, config: str = "", env=None) -> Any:
         return answer(command)
 
-    def tests(self: Project, targets: tuple[str, ...] = (), timeout: float = 0) -> TestRun:
+    def tests(self: Project, targets: tuple[str, ...] = (), timeout=None) -> TestRun:
         calls.append(f"tests {' '.join(targets) or 'all'}")
         value = outputs["tests"]
         if isinstance(value, BaseException):
             raise value
         return dataclasses.replace(value, targets=targets)
 
-    def run(self: Project, *args: str, timeout: float = 0) -> subprocess.CompletedProcess[str]:
+    def run(self: Project, *args: str, timeout=None, env=None) -> subprocess.CompletedProcess[str]:
         assert args[:2] == ("-m", "ruff"), f"an unexpected command: {args}"
         return answer(f"ruff {args[2]}")
 

@@ -15,17 +15,19 @@ from conftest import ROOT
 from engine_fakes import (
     ANSWERS,
     DEFAULT_CONFIG,
-    EVALUATION,
     GREEN,
     RED,
     RISKS,
     canned_project,
     completed,
+    evaluation,
     metric,
 )
 from ml_phases import adr, engine
 from ml_phases import state as run_state
 from ml_phases.backends import offline
+from ml_phases.changes import Snapshot
+from ml_phases.project import ToolError
 
 
 @pytest.fixture
@@ -127,12 +129,31 @@ def test_a_run_cut_off_in_a_code_phase_restores_its_files_and_resumes(project: d
     assert "tests tests/test_experiment.py" not in project["calls"]
 
 
+def test_a_killed_run_s_half_written_phase_is_put_back_by_the_next_run(
+    project: dict, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    root = project["root"]
+    restore, rmtree = Snapshot.restore, engine.shutil.rmtree
+    project["outputs"]["predict"] = KeyboardInterrupt()  # stands in for a kill in phase 9,
+    monkeypatch.setattr(Snapshot, "restore", lambda self: [])  # which cleans nothing up
+    monkeypatch.setattr(engine.shutil, "rmtree", lambda *args, **kwargs: None)
+    with pytest.raises(KeyboardInterrupt):
+        engine.run(root)
+    assert (root / "tests/test_integration.py").exists()
+    monkeypatch.setattr(Snapshot, "restore", restore)
+    monkeypatch.setattr(engine.shutil, "rmtree", rmtree)
+    engine.run(root, stop=8)  # a later run, of any range, puts phase 9's file back first
+    assert "Phase 9 was cut off; put back: tests/test_integration.py" in capsys.readouterr().out
+    assert not (root / "tests/test_integration.py").exists()
+
+
 def test_each_phase_is_one_commit_of_its_own_files(project: dict) -> None:
     root = project["root"]
     git(root, "init", "-q")
     git(root, "add", "-A")
     git(root, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "start")
     (root / "notes.txt").write_text("a user's file, not the engine's")
+    (root / "src/churn/models.py").write_text('"""A user\'s edit of a file phase 7 owns."""\n')
     engine.run(root)
     subjects = git(root, "log", "--format=%s").splitlines()
     assert subjects[:6] == [
@@ -153,7 +174,10 @@ def test_each_phase_is_one_commit_of_its_own_files(project: dict) -> None:
         "docs/adr/README.md",
         *(f"docs/adr/{adr.records(root / 'docs/adr')[7].name}",),
     }
-    assert git(root, "status", "--porcelain").strip() == "?? notes.txt"
+    assert git(root, "status", "--porcelain").splitlines() == [
+        " M src/churn/models.py",  # owned by phases 7 and 11, changed by neither
+        "?? notes.txt",
+    ]
 
 
 def test_review_findings_reach_the_records(project: dict) -> None:
@@ -188,8 +212,7 @@ def test_ruff_safe_fixes_are_applied_to_owned_files_only(project: dict) -> None:
 
 def test_a_model_that_does_not_beat_the_baseline_is_not_accepted(project: dict) -> None:
     root = project["root"]
-    weak = {**EVALUATION, "metrics": {"roc_auc": metric(0.55, 0.5, 0.45, 0.66)}}
-    project["outputs"]["evaluate"] = weak
+    project["outputs"]["evaluate"] = evaluation(metric(0.55, 0.5, 0.45, 0.66), beats=False)
     engine.run(root)
     assert record(root, 11).chosen == "do not accept yet"
     assert record(root, 12).chosen == "revisit the design"
@@ -232,3 +255,33 @@ def test_answers_reach_the_model_card(project: dict) -> None:
     card = (project["root"] / "docs/model_card.md").read_text()
     assert f"Goal: {ANSWERS['goal']}" in card
     assert "`data/churn.csv`, 200 rows" in card
+
+
+def test_a_capsule_s_data_answers_reach_the_experiment_and_later_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    canned = canned_project(tmp_path / "churn", monkeypatch)
+    root = canned["root"]
+    folder = root / ".phase0/capsules/q3"
+    folder.mkdir(parents=True)
+    (folder / "capsule.yaml").write_text(yaml.safe_dump({"primary_metric": "pr_auc"}))
+    engine.run(root, capsule="q3")
+    engine.approve(root)
+    engine.run(root, stop=7)  # no --capsule: the run remembers it
+    assert capsys.readouterr().out.count("Loaded capsule: q3") == 2
+    experiment = yaml.safe_load((root / "configs/experiment.yaml").read_text())
+    assert experiment["primary_metric"] == "pr_auc"
+    assert '"primary_metric": "pr_auc"' in (root / "tests/test_experiment.py").read_text()
+
+
+def test_a_ruff_that_cannot_run_is_an_error_not_a_clean_review(project: dict) -> None:
+    project["outputs"]["ruff check"] = subprocess.CompletedProcess([], 2, "", "bad config")
+    with pytest.raises(ToolError, match="ruff could not check the project: bad config"):
+        engine.run(project["root"])
+    assert 10 not in adr.records(project["root"] / "docs/adr")
+
+
+def test_missing_facts_name_the_phases_to_redo(project: dict) -> None:
+    (project["root"] / ".ml-flow/facts.json").write_text("{}")
+    with pytest.raises(engine.EngineError, match=r"needs what phases 1, 2, 3, 4, 5, 6 measured"):
+        engine.run(project["root"])

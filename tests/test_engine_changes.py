@@ -36,14 +36,34 @@ def test_a_snapshot_puts_back_changed_new_and_deleted_files(tmp_path: Path) -> N
     ("changed", "expected"),
     [
         ([], ()),
-        (["configs/experiment.yaml"], ()),
-        (["configs/experiment.yaml", "tests/test_experiment.py"], ("tests/test_experiment.py",)),
+        (["configs/default.yaml"], ()),  # no test names it
+        (["configs/experiment.yaml"], ("tests/test_experiment.py", "tests/test_integration.py")),
+        (["tests/test_experiment.py"], ("tests/test_experiment.py",)),
         (["tests/test_integration.py", "src/pkg/predict.py"], None),
         (["tests/conftest.py"], None),
     ],
 )
-def test_the_tests_a_change_can_affect(changed: list[str], expected: tuple | None) -> None:
-    assert affected_tests(changed) == expected
+def test_the_tests_a_change_can_affect(
+    tmp_path: Path, changed: list[str], expected: tuple | None
+) -> None:
+    (tmp_path / "tests").mkdir()
+    for name in ("test_experiment.py", "test_integration.py"):
+        (tmp_path / "tests" / name).write_text('CONFIG = "configs/experiment.yaml"\n')
+    (tmp_path / "tests/test_models.py").write_text("def test_x(): pass\n")
+    assert affected_tests(tmp_path, changed) == expected
+
+
+def test_a_snapshot_on_disk_survives_the_process(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("before")
+    Snapshot.take(tmp_path, ["a.py", "new.py"]).save(tmp_path / "saved")
+    (tmp_path / "a.py").write_text("after")
+    (tmp_path / "new.py").write_text("new")
+    loaded = Snapshot.load(tmp_path, tmp_path / "saved")
+    assert loaded is not None
+    assert sorted(loaded.restore()) == ["a.py", "new.py"]
+    assert (tmp_path / "a.py").read_text() == "before"
+    assert not (tmp_path / "new.py").exists()
+    assert Snapshot.load(tmp_path, tmp_path / "nowhere") is None
 
 
 class FakeProject(Project):
@@ -61,8 +81,8 @@ def test_verify_runs_only_what_changed_and_raises_when_red(tmp_path: Path) -> No
     red = TestRun((), 3, 1, 0, 0.1, ("tests/test_a.py::test_b: boom",))
     project = FakeProject(tmp_path, red)
     space = Workspace(project, Snapshot.take(tmp_path, ["tests/test_a.py"]))
-    assert space.verify() is None  # nothing changed: nothing to run
     (tmp_path / "tests").mkdir()
+    assert space.verify() is None  # nothing changed: nothing to run
     (tmp_path / "tests/test_a.py").write_text("def test_b(): assert False\n")
     with pytest.raises(PhaseFailed, match="test_b: boom"):
         space.verify()
@@ -91,22 +111,23 @@ def test_commit_takes_exactly_the_phase_files(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("a")
     (tmp_path / "user.txt").write_text("the user's")
     git(tmp_path, "add", "user.txt")  # staged by the user: must stay out of the phase commit
-    sha = commit(tmp_path, ["a.txt", "missing.txt"], "Phase 7 of 12: Model Implementation")
-    assert sha
+    said = commit(tmp_path, ["a.txt", "missing.txt"], "Phase 7 of 12: Model Implementation")
+    assert said.startswith("commit ")
     assert git(tmp_path, "show", "--name-only", "--format=%s", "HEAD").split("\n")[:3] == [
         "Phase 7 of 12: Model Implementation",
         "",
         "a.txt",
     ]
     assert "A  user.txt" in git(tmp_path, "status", "--porcelain")
-    assert commit(tmp_path, ["a.txt"], "nothing new") is None
+    assert commit(tmp_path, ["a.txt"], "nothing new") == "nothing to commit"
 
 
 def test_no_commit_outside_a_repository_or_inside_a_parent_one(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("a")
-    assert commit(tmp_path, ["a.txt"], "x") is None
+    assert commit(tmp_path, ["a.txt"], "x").startswith("not committed")
     git(tmp_path, "init", "-q")
     inner = tmp_path / "project"
     inner.mkdir()
     (inner / "b.txt").write_text("b")
-    assert commit(inner, ["b.txt"], "x") is None  # the parent repository is left alone
+    assert commit(inner, ["b.txt"], "x").startswith("not committed")  # the parent is left alone
+    assert git(tmp_path, "status", "--porcelain") == "?? a.txt\n?? project/\n"

@@ -56,16 +56,32 @@ def test_each_rule_finds_its_mistake_and_not_the_fix(tmp_path: Path, rule: str) 
     ("source", "confidence"),
     [
         ("def predict(model, x):\n    model.eval()\n    return model(x)\n", 80),  # no no_grad
+        ("def latest_state(model, x):\n    return model(x)\n", None),  # 'test' inside a word
         (
             "import torch\n\n\ndef score(net, x):\n    with torch.no_grad():\n"
             "        return net(x)\n",
-            80,
-        ),  # no eval()
+            70,
+        ),  # no eval(): often the caller's job, so below the threshold
         (
             "from sklearn.model_selection import train_test_split\n\nx = train_test_split([1])\n",
             90,
         ),
         ("import random\n\nrandom.shuffle([1, 2])\n", 80),
+        ("from numpy.random import default_rng\n\nrng = default_rng()\n", 90),
+        (
+            "from sklearn.model_selection import train_test_split\n\n"
+            "x = train_test_split([1], shuffle=False)\n",
+            None,
+        ),
+        (
+            "def fit(m, b, o):\n    for s, x in enumerate(b):\n        m(x).backward()\n"
+            "        o.step()\n        if s % 50 == 0:\n            print(m(x).item())\n",
+            None,
+        ),
+        (
+            "scaled = scaler.fit_transform(x)\nparts = train_test_split(scaled, random_state=0)\n",
+            85,
+        ),
         ("import random\n\nrandom.seed(0)\nrandom.shuffle([1, 2])\n", 60),  # seeded: not reported
         ("import torch\n\nnoise = torch.randn(3)\n", 80),
         (

@@ -77,7 +77,7 @@ def test_generated_project_installs_runs_the_phases_and_passes_its_checks(
         project,
     )
     assert copied.returncode == 0, copied.stdout + copied.stderr
-    assert "ml-flow: ready" in copied.stdout, copied.stdout
+    assert "ml-flow: ready" in copied.stdout, copied.stdout + copied.stderr
     python = project / ".venv/bin/python"
     torch_version = run([python, "-c", "import torch; print(torch.__version__)"], project)
     assert torch_version.stdout.startswith("2.13.0"), "the pinned torch_spec was not installed"

@@ -125,3 +125,10 @@ def test_task_leaves_a_parent_repository_alone_unless_it_ignores_the_project(
     copier_task.init_repository(project)
     assert (project / ".git").is_dir() == own_repository
     assert git(tmp_path, "log") == ""  # no commit in the parent
+
+
+def test_task_leaves_an_existing_repository_as_it_is(tmp_path: Path) -> None:
+    git(tmp_path, "init", "-q")
+    (tmp_path / "README.md").write_text("# project\n")
+    copier_task.init_repository(tmp_path)
+    assert git(tmp_path, "status", "--porcelain") == "?? README.md\n"

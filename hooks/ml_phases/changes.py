@@ -1,12 +1,15 @@
 """What a phase changed in the project: keep it if the tests stay green, else put it back.
 
-A code-writing phase starts from a snapshot of the files it owns. When it ends, the tests its
+A phase starts from a snapshot of the files it owns, saved under .ml-flow/ so that even a
+killed run can be put back when the next run starts. When a code phase ends, the tests its
 change can affect run; if they fail, the snapshot is restored, so a failed phase leaves the
-project as it found it. Each finished phase becomes one git commit of its own files and ADR.
+project as it found it. Each finished phase becomes one git commit of what it changed.
 """
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,23 +47,52 @@ class Snapshot:
             if old is None:
                 target.unlink(missing_ok=True)
             else:
+                target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(old)
         return restored
+
+    def save(self, folder: Path) -> None:
+        """Keep the snapshot on disk (a manifest, then the files) until the phase is over."""
+        shutil.rmtree(folder, ignore_errors=True)
+        (folder / "files").mkdir(parents=True)
+        for index, old in enumerate(self.before.values()):
+            if old is not None:
+                (folder / "files" / str(index)).write_bytes(old)
+        manifest = {path: old is not None for path, old in self.before.items()}
+        (folder / "manifest.json").write_text(json.dumps(manifest))  # written last: complete
+
+    @classmethod
+    def load(cls, root: Path, folder: Path) -> Snapshot | None:
+        """A snapshot a cut-off phase left on disk, or None when there is none (or half one)."""
+        try:
+            manifest = json.loads((folder / "manifest.json").read_text())
+        except (OSError, ValueError):
+            return None
+        before = {
+            path: (folder / "files" / str(index)).read_bytes() if existed else None
+            for index, (path, existed) in enumerate(manifest.items())
+        }
+        return cls(root, before)
 
 
 def _read(path: Path) -> bytes | None:
     return path.read_bytes() if path.is_file() else None
 
 
-def affected_tests(changed: list[str]) -> tuple[str, ...] | None:
+def affected_tests(root: Path, changed: list[str]) -> tuple[str, ...] | None:
     """The test files a change can affect: None means the whole suite.
 
-    A change under src/ or to the shared fixtures can break any test; a change to a test
-    file or a config only affects the tests that read it, which are the changed test files.
+    A change under src/ or to the shared fixtures can break any test. A changed test file
+    affects itself; any other changed file (a config) affects the test files that name it.
     """
     if any(path.startswith("src/") or path in SHARED for path in changed):
         return None
-    return tuple(path for path in changed if path.startswith("tests/") and path.endswith(".py"))
+    tests = {path for path in changed if path.startswith("tests/test_") and path.endswith(".py")}
+    others = [Path(path).name for path in changed if path not in tests]
+    for test in sorted((root / "tests").glob("test_*.py")) if others else []:
+        if any(name in test.read_text(encoding="utf-8") for name in others):
+            tests.add(test.relative_to(root).as_posix())
+    return tuple(sorted(path for path in tests if (root / path).is_file()))
 
 
 @dataclass
@@ -69,6 +101,7 @@ class Workspace:
 
     project: Project
     snapshot: Snapshot
+    verified: bool = False
     checked: TestRun | None = None
 
     def verify(self, *, full: bool = False) -> TestRun | None:
@@ -76,7 +109,8 @@ class Workspace:
 
         Returns None when nothing changed that a test reads, and so nothing needed running.
         """
-        targets = None if full else affected_tests(self.snapshot.changed())
+        self.verified = True
+        targets = None if full else affected_tests(self.project.root, self.snapshot.changed())
         if targets == ():
             return None
         run = self.project.tests(targets or ())
@@ -88,9 +122,12 @@ class Workspace:
 
 
 def git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["git", *args], cwd=root, capture_output=True, text=True, check=False, timeout=60
-    )
+    try:
+        return subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, text=True, check=False, timeout=60
+        )
+    except subprocess.TimeoutExpired:  # waiting on a prompt (a signing key, say)
+        return subprocess.CompletedProcess(["git", *args], 1, "", "git timed out after 60 s")
 
 
 def is_repository(root: Path) -> bool:
@@ -102,23 +139,26 @@ def is_repository(root: Path) -> bool:
     return top.returncode == 0 and Path(top.stdout.strip()).resolve() == root.resolve()
 
 
-def commit(root: Path, paths: list[str], message: str) -> str | None:
-    """Commit exactly these paths (added, changed or deleted); returns the commit or None.
+def commit(root: Path, paths: list[str], message: str) -> str:
+    """Commit exactly these paths (added, changed or deleted); says what happened.
 
     Other changes in the work tree, staged or not, stay out of the commit. The user's git
     identity is used when one is set, else `ml-phases`.
     """
-    if not paths or not is_repository(root):
-        return None
-    tracked = set(git(root, "ls-files", "--", *paths).stdout.splitlines())
+    if not is_repository(root):
+        return "not committed: the project is not a git repository of its own"
+    tracked = set(git(root, "ls-files", "--", *paths).stdout.splitlines()) if paths else set()
     paths = [p for p in paths if (root / p).exists() or p in tracked]
     if not paths:
-        return None
+        return "nothing to commit"
     git(root, "add", "-A", "--", *paths)
     if git(root, "diff", "--cached", "--quiet", "--", *paths).returncode == 0:
-        return None  # nothing of these paths changed
-    identity = () if git(root, "config", "user.email").stdout.strip() else GIT_IDENTITY
+        return "nothing to commit"
+    named = all(git(root, "config", key).stdout.strip() for key in ("user.name", "user.email"))
+    identity = () if named else GIT_IDENTITY
     done = git(root, *identity, "commit", "--quiet", "--no-verify", "-m", message, "--", *paths)
     if done.returncode != 0:
-        return None
-    return git(root, "rev-parse", "--short", "HEAD").stdout.strip()
+        git(root, "reset", "--quiet", "--", *paths)  # leave the index as it was
+        reason = (done.stderr.strip().splitlines() or ["unknown error"])[-1]
+        return f"not committed ({reason}); commit the files yourself"
+    return "commit " + git(root, "rev-parse", "--short", "HEAD").stdout.strip()

@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -108,7 +109,7 @@ def _decide(
     answers: dict,
     capsule: str | None,
     backend: str,
-) -> tuple[Path, float]:
+) -> tuple[Path, float, str]:
     """Run one phase's agents, keep their facts, then write its ADR (last: that is 'done').
 
     The files the phase owns are snapshotted first: if the phase fails or is cut off, they are
@@ -116,8 +117,16 @@ def _decide(
     """
     started = time.perf_counter()
     spec = phase(number)
+    required = [n for n in range(1, number) if n not in facts]  # every later phase reads them
+    if required:
+        missing = ", ".join(map(str, required))
+        raise EngineError(
+            f"phase {number} needs what phases {missing} measured, and {facts_path(root)} does"
+            f" not have it; run them again with `ml-phases run --redo N` for each"
+        )
     owned = list(spec.owned_files(project.package))
     snapshot = Snapshot.take(root, owned)
+    snapshot.save(snapshot_dir(root, number))
     ctx = Context(
         project,
         answers,
@@ -130,20 +139,40 @@ def _decide(
     )
     try:
         report = PHASE_FUNCTIONS[number](ctx)
-        if ctx.workspace is not None and ctx.workspace.checked is None:
+        if ctx.workspace is not None and not ctx.workspace.verified:
             ctx.workspace.verify()  # a backend that did not check its change gets checked here
+        facts[number] = report.facts
+        save_facts(root, facts)
+        folder = root / run_state.ADR_DIR
+        inputs = [path for n, path in adr.records(folder).items() if n in spec.inputs]
+        seconds = time.perf_counter() - started
+        record = to_record(number, report, backend, answers, inputs, seconds)
+        changed = snapshot.changed()
+        path = adr.write(record, folder)  # the phase is done from here on
     except BaseException:
         snapshot.restore()
+        shutil.rmtree(snapshot_dir(root, number), ignore_errors=True)
         raise
-    facts[number] = report.facts
-    save_facts(root, facts)
-    folder = root / run_state.ADR_DIR
-    inputs = [path for n, path in adr.records(folder).items() if n in spec.inputs]
-    seconds = time.perf_counter() - started
-    record = to_record(number, report, backend, answers, inputs, seconds)
-    path = adr.write(record, folder)
-    commit(root, [*owned, str(run_state.ADR_DIR)], f"Phase {number} of 12: {spec.name}")
-    return path, seconds
+    shutil.rmtree(snapshot_dir(root, number), ignore_errors=True)
+    index = folder / "README.md"
+    paths = [*changed, *(str(p.relative_to(root)) for p in (path, index))]
+    return path, seconds, commit(root, paths, f"Phase {number} of 12: {spec.name}")
+
+
+def snapshot_dir(root: Path, number: int) -> Path:
+    return root / run_state.STATE_DIR / "snapshots" / str(number)
+
+
+def put_back_cut_off_phases(root: Path, say: Callable[[str], None]) -> None:
+    """Undo what a killed run's unfinished phase wrote; forget snapshots of finished ones."""
+    done = adr.records(root / run_state.ADR_DIR)
+    for folder in sorted((root / run_state.STATE_DIR / "snapshots").glob("*")):
+        left = Snapshot.load(root, folder)
+        if left is not None and int(folder.name) not in done:
+            restored = left.restore()
+            if restored:
+                say(f"Phase {folder.name} was cut off; put back: {', '.join(restored)}")
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def run(
@@ -163,12 +192,15 @@ def run(
         raise EngineError(f"--from {start} --to {stop} is not a range within 1-{len(PHASES)}")
     project = Project.open(root)
     answers = dict(project.answers)
-    if capsule:
-        answers |= load_capsule(root, capsule)
-        say(f"Loaded capsule: {capsule}")
     with run_state.locked(root):
+        put_back_cut_off_phases(root, say)
         state = run_state.load(root)
         facts = load_facts(root)
+        capsule = capsule or state.capsule
+        if capsule:
+            answers |= load_capsule(root, capsule)
+            say(f"Loaded capsule: {capsule}")
+            state.capsule = capsule
         if redo is not None:
             state.phases[phase(redo).number].status = "pending"
         for spec in PHASES[start - 1 : stop]:
@@ -184,7 +216,7 @@ def run(
             current.status, current.note = "running", ""
             run_state.save(root, state)
             try:
-                path, seconds = _decide(
+                path, seconds, committed = _decide(
                     root, project, number, state, facts, answers, capsule, backend
                 )
             except PhaseFailed as exc:
@@ -201,7 +233,7 @@ def run(
                 (round(seconds, 2)),
             )
             run_state.save(root, state)
-            say(f"  ADR: {current.adr} ({seconds:.1f} s)")
+            say(f"  ADR: {current.adr} ({seconds:.1f} s; {committed})")
         return "done"
 
 

@@ -93,22 +93,38 @@ class Project:
         venv = self.root / ".venv" / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
         return str(venv) if venv.exists() else sys.executable
 
-    def run(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-        """Run a command of the project's interpreter in the project folder."""
-        return subprocess.run(
-            [self.python, *args],
-            cwd=self.root,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+    def run(
+        self, *args: str, timeout: float | None = None, env: dict[str, str | None] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run a command of the project's interpreter in the project folder.
+
+        No time limit unless given (a full training run takes what it takes); `env` sets
+        variables for this command only, None removing one.
+        """
+        environment = dict(os.environ)
+        for name, value in (env or {}).items():
+            if value is None:
+                environment.pop(name, None)
+            else:
+                environment[name] = value
+        try:
+            return subprocess.run(
+                [self.python, *args],
+                cwd=self.root,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+                env=environment,
+            )
+        except subprocess.TimeoutExpired:
+            raise ToolError(f"`{' '.join(args[:3])}` did not finish in {timeout:.0f} s") from None
 
     def config(self, name: str = "configs/default.yaml") -> dict[str, Any]:
         """A config file of the project as a plain mapping (as written, not validated)."""
         return yaml.safe_load((self.root / name).read_text(encoding="utf-8")) or {}
 
-    def tests(self, targets: tuple[str, ...] = (), timeout: float = 1800) -> TestRun:
+    def tests(self, targets: tuple[str, ...] = (), timeout: float | None = None) -> TestRun:
         """Run the project's pytest on some test files (or all) and read the outcome."""
         with tempfile.TemporaryDirectory() as scratch:
             report = Path(scratch) / "junit.xml"
@@ -127,9 +143,16 @@ class Project:
                 raise ToolError(f"pytest did not run: {lines[-1] if lines else result.returncode}")
             return read_junit(report, targets)
 
-    def cli(self, command: str, *overrides: str, config: str = "configs/default.yaml") -> Any:
+    def cli(
+        self,
+        command: str,
+        *overrides: str,
+        config: str = "configs/default.yaml",
+        env: dict[str, str | None] | None = None,
+    ) -> Any:
         """`<pkg> <command> --json` parsed; a failure is a ToolError with the tool's message."""
-        result = self.run("-m", self.package, command, "--config", config, *overrides, "--json")
+        args = ("-m", self.package, command, "--config", config, *overrides, "--json")
+        result = self.run(*args, env=env)
         if result.returncode != 0:
             lines = (result.stderr or result.stdout).strip().splitlines()
             reason = lines[-1] if lines else f"exit code {result.returncode}"

@@ -52,6 +52,7 @@ class RunState:
         default_factory=lambda: {spec.number: PhaseState() for spec in PHASES}
     )
     approval: Approval = field(default_factory=Approval)
+    capsule: str | None = None  # the capsule the run started with; later runs keep using it
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
@@ -82,7 +83,7 @@ class RunState:
         bad = [f"{n}: {p.status!r}" for n, p in phases.items() if p.status not in PHASE_STATUSES]
         if bad:
             raise StateError(f"{source} is corrupt (unknown phase status {', '.join(bad)})")
-        return cls(VERSION, phases, approval)
+        return cls(VERSION, phases, approval, raw.get("capsule"))
 
 
 def state_path(project: Path) -> Path:

@@ -17,8 +17,9 @@ from typing import Any
 
 from ... import review
 from ...adr import Option, parse, records
+from ...project import ToolError
 from .build import EXPERIMENT, workspace
-from .common import CANDIDATES, HIGHER_IS_BETTER, Context, Report, fmt
+from .common import CANDIDATES, Context, Report, fmt
 
 MODEL_CARD = "docs/model_card.md"
 LINTED = ("src", "tests")
@@ -29,9 +30,12 @@ def ruff_findings(ctx: Context) -> list[review.Finding]:
     project = ctx.project
     checked = project.run("-m", "ruff", "check", "--output-format", "json", "--exit-zero", *LINTED)
     try:
-        violations = json.loads(checked.stdout or "[]")
-    except json.JSONDecodeError:
-        violations = []
+        if checked.returncode != 0:  # --exit-zero: only a ruff that could not run gets here
+            raise ValueError
+        violations = json.loads(checked.stdout)
+    except ValueError:
+        reason = (checked.stderr.strip().splitlines() or [f"exit code {checked.returncode}"])[-1]
+        raise ToolError(f"ruff could not check the project: {reason}") from None
     findings = [
         review.Finding(
             f"ruff {item['code']}" + (" (safe fix)" if _safe(item) else ""),
@@ -77,8 +81,8 @@ def quality_review(ctx: Context) -> Report:
         title=f"Quality review: {len(shown)} finding{'' if len(shown) == 1 else 's'} at"
         f" confidence >= {review.THRESHOLD}",
         context=(
-            "Three reviewers read `src/` and `tests/`: code quality (ruff check and ruff"
-            " format), ML practice and performance (the rules of the engine's review:"
+            "Three reviewers: code quality (ruff check and ruff format on `src/` and `tests/`),"
+            " ML practice and performance (the engine's review rules on `src/`:"
             " evaluation without model.eval() or no_grad, a fit before the split, unseeded"
             " randomness, a host sync in the training step).\n\n"
             + (
@@ -130,10 +134,7 @@ def fixes_and_verification(ctx: Context) -> Report:
     remaining = review.reported(ruff_findings(ctx) + review.review(project.root, _sources(ctx)))
     summary = project.cli("train", config=EXPERIMENT)
     report = project.cli("evaluate", "--run", summary["run_dir"], config=EXPERIMENT)
-    metric = ctx.metric
-    value = report["metrics"][metric]
-    higher = HIGHER_IS_BETTER[metric]
-    beats = value["delta_low"] > 0 if higher else value["delta_high"] < 0
+    metric, value, beats = report["primary_metric"], report["primary"], report["beats_baseline"]
     level = f"{report['confidence']:.0%}"
     rows = "\n".join(
         f"| {name} | {fmt(v['value'])} | [{fmt(v['low'])}, {fmt(v['high'])}] |"
