@@ -52,7 +52,8 @@ def init_repository(project: Path) -> None:
     if top.returncode == 0 and git("check-ignore", "--quiet", ".").returncode != 0:
         say("the project is part of another git repository; its files are left uncommitted")
         return
-    identity = [] if git("config", "user.email").stdout.strip() else IDENTITY
+    named = all(git("config", key).stdout.strip() for key in ("user.name", "user.email"))
+    identity = [] if named else IDENTITY  # as ml_phases.changes.commit does
     for args in (["init", "--quiet"], ["add", "--all"]):
         git(*args)
     done = git(

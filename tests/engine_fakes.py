@@ -50,6 +50,7 @@ PROFILE = {
     "missing_cells": 5,
     "memory_mb": 0.01,
     "target": {"name": "churned", "missing": 0, "classes": {"0": 150, "1": 50}},
+    "primary_metric": {"name": "roc_auc", "higher_is_better": True},
     "schema": [
         {"name": "tenure", "dtype": "Int64", "missing": 5, "unique": 60},
         {"name": "plan", "dtype": "String", "missing": 0, "unique": 3},

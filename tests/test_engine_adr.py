@@ -89,7 +89,18 @@ def test_invalid_records_are_refused() -> None:
     with pytest.raises(RecordError, match="status 'maybe'"):
         record(status="maybe")
     with pytest.raises(RecordError, match="chosen option"):
-        Record(1, "t", "accepted", "d", [], "", [], [Option("a")], "b", "")
+        Record(
+            number=1,
+            title="t",
+            status="accepted",
+            date="d",
+            decision_makers=[],
+            context="",
+            drivers=[],
+            options=[Option("a")],
+            chosen="b",
+            because="",
+        )
 
 
 def test_write_names_the_file_and_indexes_it(tmp_path: Path) -> None:

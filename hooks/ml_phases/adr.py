@@ -44,13 +44,11 @@ class Option:
     cons: list[str] = field(default_factory=list)
 
 
-@dataclass
-class Record:
-    number: int
+@dataclass(kw_only=True)
+class Decision:
+    """What a record says: the content a phase decides, without its number, date or makers."""
+
     title: str
-    status: str
-    date: str
-    decision_makers: list[str]
     context: str
     drivers: list[str]
     options: list[Option]
@@ -60,13 +58,23 @@ class Record:
     bad: list[str] = field(default_factory=list)
     confirmation: str = ""
     more: str = ""
-    flow: dict[str, Any] = field(default_factory=dict)  # the ml-flow block
+    status: str = "accepted"
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise RecordError(f"status {self.status!r} is not one of {', '.join(STATUSES)}")
         if self.chosen not in {option.name for option in self.options}:
             raise RecordError(f"chosen option {self.chosen!r} is not among the options")
+
+
+@dataclass(kw_only=True)
+class Record(Decision):
+    """A decision as written to docs/adr: numbered, dated, with its makers and ml-flow block."""
+
+    number: int
+    date: str
+    decision_makers: list[str]
+    flow: dict[str, Any] = field(default_factory=dict)  # the ml-flow block
 
 
 def slugify(text: str) -> str:

@@ -101,8 +101,7 @@ class Workspace:
 
     project: Project
     snapshot: Snapshot
-    verified: bool = False
-    checked: TestRun | None = None
+    verified: bool = False  # whether the phase checked its change (else the engine does)
 
     def verify(self, *, full: bool = False) -> TestRun | None:
         """Run the tests the change can affect (all with `full`); raise PhaseFailed if red.
@@ -114,7 +113,6 @@ class Workspace:
         if targets == ():
             return None
         run = self.project.tests(targets or ())
-        self.checked = run
         if not run.green:
             shown = "; ".join(run.failures[:3]) or "no test ran"
             raise PhaseFailed(f"the tests failed ({run.describe()}): {shown}")

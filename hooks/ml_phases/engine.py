@@ -65,21 +65,12 @@ def to_record(
 ) -> adr.Record:
     spec = phase(number)
     roles = [agent.role for agent in spec.agents] or ["user"]
+    content = {item.name: getattr(report, item.name) for item in dataclasses.fields(adr.Decision)}
     return adr.Record(
+        **content,
         number=number,
-        title=report.title,
-        status=report.status,
         date=dt.date.today().isoformat(),
         decision_makers=roles,
-        context=report.context,
-        drivers=report.drivers,
-        options=report.options,
-        chosen=report.chosen,
-        because=report.because,
-        good=report.good,
-        bad=report.bad,
-        confirmation=report.confirmation,
-        more=report.more,
         flow={
             "phase": number,
             "name": spec.name,
@@ -151,9 +142,9 @@ def _decide(
         path = adr.write(record, folder)  # the phase is done from here on
     except BaseException:
         snapshot.restore()
-        shutil.rmtree(snapshot_dir(root, number), ignore_errors=True)
         raise
-    shutil.rmtree(snapshot_dir(root, number), ignore_errors=True)
+    finally:
+        shutil.rmtree(snapshot_dir(root, number), ignore_errors=True)
     index = folder / "README.md"
     paths = [*changed, *(str(p.relative_to(root)) for p in (path, index))]
     return path, seconds, commit(root, paths, f"Phase {number} of 12: {spec.name}")

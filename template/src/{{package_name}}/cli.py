@@ -91,10 +91,13 @@ def profile(
     """Rows, columns, types, missing values and the target distribution of the data."""
     from .data import load_frame
     from .diagnostics import profile_frame
+    from .metrics import HIGHER_IS_BETTER
 
     with user_errors():
         cfg = resolve(config, overrides)
         report = profile_frame(load_frame(cfg.data.source), cfg.data.target, cfg.task)
+    metric = cfg.primary_metric  # its direction, for tools that read --json
+    report["primary_metric"] = {"name": metric, "higher_is_better": HIGHER_IS_BETTER[metric]}
     table = Table(title=f"{cfg.data.source}: {report['rows']} rows x {report['columns']} columns")
     for column in ("name", "dtype", "missing", "unique"):
         table.add_column(column, justify="left" if column in ("name", "dtype") else "right")

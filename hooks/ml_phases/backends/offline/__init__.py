@@ -5,7 +5,7 @@ project's own CLI, tests and linters. design.py holds phases 1-6, build.py 7-9, 
 """
 
 from .build import PHASE_FUNCTIONS as _BUILD
-from .common import CANDIDATES, HIGHER_IS_BETTER, Context, Report, fmt
+from .common import CANDIDATES, Context, Report, fmt
 from .design import PHASE_FUNCTIONS as _DESIGN
 from .design import batch_size, choose, dummy_baseline, split_scheme
 from .validate import PHASE_FUNCTIONS as _VALIDATE
@@ -14,7 +14,6 @@ PHASE_FUNCTIONS = {**_DESIGN, **_BUILD, **_VALIDATE}
 
 __all__ = [
     "CANDIDATES",
-    "HIGHER_IS_BETTER",
     "PHASE_FUNCTIONS",
     "Context",
     "Report",

@@ -9,6 +9,7 @@ only if the tests its change can affect pass.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import time
@@ -54,10 +55,9 @@ def tests_line(run: TestRun | None) -> str:
     return f"Tests rerun for this change: {run.describe()}."
 
 
-def design_changes(ctx: Context) -> dict[str, Any]:
-    """The config keys the approved design sets, with their values."""
+def design_changes(ctx: Context, default: dict[str, Any]) -> dict[str, Any]:
+    """The config keys the approved design sets in the default config, with their values."""
     risks, pipeline = ctx.facts[3], ctx.facts[5]
-    default = ctx.project.config()
     # The data answers (a capsule may have changed them), where they differ from the defaults.
     answered = dict(override.split("=", 1) for override in ctx.overrides())
     changes: dict[str, Any] = {
@@ -73,8 +73,10 @@ def design_changes(ctx: Context) -> dict[str, Any]:
     return changes
 
 
-def experiment_config(default: dict[str, Any], changes: dict[str, Any], gate: str) -> str:
-    raw = json.loads(json.dumps(default))  # a deep copy
+def experiment_config(
+    default: dict[str, Any], changes: dict[str, Any], gate: str, package: str
+) -> str:
+    raw = copy.deepcopy(default)
     for key, value in changes.items():
         *sections, name = key.split(".")
         node = raw
@@ -86,7 +88,7 @@ def experiment_config(default: dict[str, Any], changes: dict[str, Any], gate: st
         f"# The approved design ({gate}): configs/default.yaml with these keys changed:\n"
         f"{listed}\n"
         "# Written by ml-phases in phase 7; tests/test_experiment.py checks it holds the design.\n"
-        f"# Train it: python -m <package> train --config {EXPERIMENT}\n"
+        f"# Train it: python -m {package} train --config {EXPERIMENT}\n"
     )
     return header + yaml.safe_dump(raw, sort_keys=False, allow_unicode=True)
 
@@ -98,11 +100,9 @@ def gate_adr(ctx: Context) -> str:
 
 def model_implementation(ctx: Context) -> Report:
     default = ctx.project.config()
-    changes = design_changes(ctx)
+    changes = design_changes(ctx, default)
     gate = gate_adr(ctx)
-    config_text = experiment_config(default, changes, gate).replace(
-        "<package>", ctx.project.package
-    )
+    config_text = experiment_config(default, changes, gate, ctx.project.package)
     (ctx.project.root / EXPERIMENT).write_text(config_text, encoding="utf-8")
     pinned = {"task": default["task"], "primary_metric": default["primary_metric"], **changes}
     approved = "\n".join(f"    {json.dumps(key)}: {py_literal(v)}," for key, v in pinned.items())

@@ -6,21 +6,11 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...adr import Option
+from ...adr import Decision
 from ...changes import Workspace
 from ...project import Project
 
 CANDIDATES = {"baseline": "linear", "sota": "mlp", "pragmatic": "gbm"}
-HIGHER_IS_BETTER = {
-    "roc_auc": True,
-    "pr_auc": True,
-    "accuracy": True,
-    "f1": True,
-    "log_loss": False,
-    "rmse": False,
-    "mae": False,
-    "r2": True,
-}
 
 
 @dataclass
@@ -51,22 +41,11 @@ class Context:
         return [f"{key}={self.answers[name]}" for name, key in keys.items() if name in self.answers]
 
 
-@dataclass
-class Report:
+@dataclass(kw_only=True)
+class Report(Decision):
     """What a phase decided: the content of its ADR, and facts for later phases."""
 
-    title: str
-    context: str
-    drivers: list[str]
-    options: list[Option]
-    chosen: str
-    because: str
-    good: list[str] = field(default_factory=list)
-    bad: list[str] = field(default_factory=list)
-    confirmation: str = ""
-    more: str = ""
     facts: dict[str, Any] = field(default_factory=dict)
-    status: str = "accepted"
 
 
 def limit(name: str, value: float | None, unit: str) -> str:

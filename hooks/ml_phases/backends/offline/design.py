@@ -12,7 +12,7 @@ import os
 from typing import Any
 
 from ...adr import Option
-from .common import CANDIDATES, HIGHER_IS_BETTER, Context, Report, fmt, limit
+from .common import CANDIDATES, Context, Report, fmt, limit
 
 SIMPLICITY = ("baseline", "pragmatic", "sota")  # ties go to the earlier one
 
@@ -52,7 +52,7 @@ def problem_analysis(ctx: Context) -> Report:
     answers, metric = ctx.answers, ctx.metric
     profile = ctx.project.cli("profile", *ctx.overrides())
     baseline = dummy_baseline(metric, profile["target"], profile["rows"])
-    direction = "higher" if HIGHER_IS_BETTER[metric] else "lower"
+    direction = "higher" if profile["primary_metric"]["higher_is_better"] else "lower"
     constraints = list(answers.get("constraints") or [])
     limits = [
         f"deployment: {answers.get('deployment_target', 'batch')}",

@@ -29,13 +29,13 @@ def ruff_findings(ctx: Context) -> list[review.Finding]:
     """ruff's lint and format checks, as findings (ruff's rules are exact: confidence 95)."""
     project = ctx.project
     checked = project.run("-m", "ruff", "check", "--output-format", "json", "--exit-zero", *LINTED)
-    try:
-        if checked.returncode != 0:  # --exit-zero: only a ruff that could not run gets here
-            raise ValueError
-        violations = json.loads(checked.stdout)
+    try:  # with --exit-zero, only a ruff that could not run exits non-zero
+        violations = json.loads(checked.stdout) if checked.returncode == 0 else None
     except ValueError:
+        violations = None
+    if violations is None:
         reason = (checked.stderr.strip().splitlines() or [f"exit code {checked.returncode}"])[-1]
-        raise ToolError(f"ruff could not check the project: {reason}") from None
+        raise ToolError(f"ruff could not check the project: {reason}")
     findings = [
         review.Finding(
             f"ruff {item['code']}" + (" (safe fix)" if _safe(item) else ""),
@@ -68,8 +68,13 @@ def _sources(ctx: Context) -> list[str]:
     return sorted(p.relative_to(root).as_posix() for p in (root / "src").rglob("*.py"))
 
 
+def all_findings(ctx: Context) -> list[review.Finding]:
+    """ruff's findings on src/ and tests/ and the ML rules' on src/, at every confidence."""
+    return ruff_findings(ctx) + review.review(ctx.project.root, _sources(ctx))
+
+
 def quality_review(ctx: Context) -> Report:
-    found = ruff_findings(ctx) + review.review(ctx.project.root, _sources(ctx))
+    found = all_findings(ctx)
     shown = review.reported(found)
     hidden = len(found) - len(shown)
     areas = ("code quality", "ML practice", "performance")
@@ -131,7 +136,7 @@ def fixes_and_verification(ctx: Context) -> Report:
         project.run("-m", "ruff", "format", *fixable)
     fixed = space.snapshot.changed()
     tests = space.verify(full=True)
-    remaining = review.reported(ruff_findings(ctx) + review.review(project.root, _sources(ctx)))
+    remaining = review.reported(all_findings(ctx))
     summary = project.cli("train", config=EXPERIMENT)
     report = project.cli("evaluate", "--run", summary["run_dir"], config=EXPERIMENT)
     metric, value, beats = report["primary_metric"], report["primary"], report["beats_baseline"]
