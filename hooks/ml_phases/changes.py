@@ -160,3 +160,24 @@ def commit(root: Path, paths: list[str], message: str) -> str:
         reason = (done.stderr.strip().splitlines() or ["unknown error"])[-1]
         return f"not committed ({reason}); commit the files yourself"
     return "commit " + git(root, "rev-parse", "--short", "HEAD").stdout.strip()
+
+
+# Folders a project's own runs fill; outside git they are left out of a project's file list.
+GENERATED = frozenset(
+    {".git", ".venv", ".ml-flow", "__pycache__", ".pytest_cache", ".ruff_cache", "outputs"}
+    | {"mlruns", "wandb"}
+)
+
+
+def project_files(root: Path, largest: int = 10_000_000) -> list[str]:
+    """The project's own files (what git would track; up to `largest` bytes each)."""
+    listed = git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    if is_repository(root) and listed.returncode == 0:
+        paths = [path for path in listed.stdout.split("\0") if path]
+    else:
+        paths = [
+            path.relative_to(root).as_posix()
+            for path in root.rglob("*")
+            if path.is_file() and not GENERATED & set(path.relative_to(root).parts)
+        ]
+    return sorted(p for p in paths if (root / p).is_file() and (root / p).stat().st_size <= largest)

@@ -1,6 +1,8 @@
 """`ml-phases`: run the twelve design phases on a generated project, one ADR each.
 
-    ml-phases run [--from N] [--to N] [--redo N] [--backend offline] [--capsule SLUG]
+    ml-phases run [--from N] [--to N] [--redo N] [--capsule SLUG]
+                  [--backend offline|claude] [--model ID] [--budget-usd X]
+                  [--max-turns N] [--phase-minutes M]
     ml-phases status [--json]
     ml-phases approve [--option baseline|sota|pragmatic]
     ml-phases reject --reason "…"
@@ -8,6 +10,8 @@
 Bad input (a corrupt state file, a malformed capsule, a project another run holds, a failing
 project command) ends with one line and exit code 2; ADRs and state on disk are left as they are.
 A phase whose change breaks the project's tests is undone and marked failed: exit code 1.
+A phase stopped by a limit (budget, turns, time) or an unavailable API is undone and marked
+incomplete: exit code 3; the next `ml-phases run` resumes it.
 """
 
 from __future__ import annotations
@@ -20,10 +24,21 @@ from pathlib import Path
 from . import engine
 from . import state as run_state
 from .adr import RecordError
+from .backends.base import BackendError
+from .backends.claude import DEFAULT_MODEL, Settings
+from .backends.claude.sandbox import redact
 from .capsule import CapsuleError
-from .project import ToolError
+from .project import Project, ToolError
 
-ERRORS = (run_state.StateError, RecordError, CapsuleError, ToolError, engine.EngineError)
+ERRORS = (
+    run_state.StateError,
+    RecordError,
+    CapsuleError,
+    ToolError,
+    engine.EngineError,
+    BackendError,
+)
+EXIT_INCOMPLETE = 3
 
 
 def status(project: Path, as_json: bool) -> None:
@@ -50,8 +65,15 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--from", dest="start", type=int, default=1, help="first phase")
     run.add_argument("--to", dest="stop", type=int, default=12, help="last phase")
     run.add_argument("--redo", type=int, help="run this phase again even if it is done")
-    run.add_argument("--backend", default="offline", help="offline (claude comes later)")
     run.add_argument("--capsule", help="read .phase0/capsules/SLUG/capsule.yaml")
+    run.add_argument(
+        "--backend", choices=engine.BACKENDS, help="who fills the phases (default: the answers)"
+    )
+    claude = run.add_argument_group("claude backend (defaults: the answers, else these)")
+    claude.add_argument("--model", help=f"Claude model id ({DEFAULT_MODEL})")
+    claude.add_argument("--budget-usd", type=positive, help="most this run may spend (5.0)")
+    claude.add_argument("--max-turns", type=positive_int, default=40, help="requests per agent")
+    claude.add_argument("--phase-minutes", type=positive, default=30.0, help="wall clock per phase")
     show = commands.add_parser("status", help="the twelve phases and where the run stands")
     show.add_argument("--json", action="store_true", help="print JSON")
     approve = commands.add_parser("approve", help="approve the proposed design")
@@ -59,6 +81,22 @@ def parser() -> argparse.ArgumentParser:
     reject = commands.add_parser("reject", help="reject the proposed design (redo phases 4-5)")
     reject.add_argument("--reason", required=True, help="why; it becomes input to phases 4-5")
     return top
+
+
+def positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number above 0")
+    return value
+
+
+def positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number above 0")
+    return int(text)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -75,11 +113,19 @@ def main(argv: list[str] | None = None) -> None:
                 redo=args.redo,
                 backend=args.backend,
                 capsule=args.capsule,
+                claude=Settings.from_answers(
+                    Project.open(root).answers,
+                    model=args.model,
+                    budget_usd=args.budget_usd,
+                    max_turns=args.max_turns,
+                    phase_seconds=args.phase_minutes * 60,
+                ),
+                say=lambda line: print(redact(line), flush=True),
             )
             if ended == "done":
                 print("All phases in range are done; the ADRs are in docs/adr/.")
-            elif ended == "failed":
-                sys.exit(1)
+            elif ended in ("failed", "incomplete"):
+                sys.exit(1 if ended == "failed" else EXIT_INCOMPLETE)
         elif args.command == "approve":
             chosen = engine.approve(root, args.option)
             print(f"Approved: {chosen}. Next: ml-phases run")
@@ -87,7 +133,7 @@ def main(argv: list[str] | None = None) -> None:
             refused = engine.reject(root, args.reason)
             print(f"Rejected: {refused}. Next: ml-phases run (phases 4-5 again, then the gate)")
     except ERRORS as exc:
-        print(f"ml-phases: error: {exc}", file=sys.stderr)
+        print(f"ml-phases: error: {redact(str(exc))}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         print("ml-phases: stopped; `ml-phases run` resumes where it stopped", file=sys.stderr)

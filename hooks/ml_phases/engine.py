@@ -20,7 +20,9 @@ from typing import Any
 
 from . import adr
 from . import state as run_state
-from .backends.offline import CANDIDATES, PHASE_FUNCTIONS, Context, Report
+from .backends.base import CANDIDATES, Context, PhaseIncomplete, Report
+from .backends.claude import Settings as ClaudeSettings
+from .backends.offline import PHASE_FUNCTIONS
 from .capsule import load_capsule
 from .changes import PhaseFailed, Snapshot, Workspace, commit
 from .phases import PHASES, phase
@@ -28,6 +30,8 @@ from .project import Project
 
 GATE = 6
 REDONE_ON_REJECT = (4, 5, 6)
+BACKENDS = ("offline", "claude")
+Decide = Callable[[int, Context], Report]  # a backend: fills in one phase
 
 
 class EngineError(RuntimeError):
@@ -77,9 +81,9 @@ def to_record(
             "meta-phase": spec.meta,
             "agents": roles,
             "backend": backend,
-            "model": None,
-            "tokens": {"input": 0, "output": 0, "cache_write": 0, "cache_read": 0},
-            "cost_usd": 0.0,
+            "model": report.model,
+            "tokens": dict(report.tokens),
+            "cost_usd": report.cost_usd,
             "seconds": round(seconds, 2),
             "input_fingerprint": fingerprint(answers, inputs),
         },
@@ -100,6 +104,7 @@ def _decide(
     answers: dict,
     capsule: str | None,
     backend: str,
+    decide: Decide,
 ) -> tuple[Path, float, str]:
     """Run one phase's agents, keep their facts, then write its ADR (last: that is 'done').
 
@@ -115,6 +120,13 @@ def _decide(
             f"phase {number} needs what phases {missing} measured, and {facts_path(root)} does"
             f" not have it; run them again with `ml-phases run --redo N` for each"
         )
+    by_claude = [n for n in range(1, number) if facts[n].get("backend") == "claude"]
+    if backend == "offline" and by_claude:
+        raise EngineError(
+            f"phase {number} offline needs what the offline analysts measured, but the Claude"
+            f" agents did phase {by_claude[0]}; go on with --backend claude, or redo from phase"
+            f" {by_claude[0]} offline (`ml-phases run --redo N` for each)"
+        )
     owned = list(spec.owned_files(project.package))
     snapshot = Snapshot.take(root, owned)
     snapshot.save(snapshot_dir(root, number))
@@ -129,7 +141,7 @@ def _decide(
         workspace=Workspace(project, snapshot) if spec.writes_code else None,
     )
     try:
-        report = PHASE_FUNCTIONS[number](ctx)
+        report = decide(number, ctx)
         if ctx.workspace is not None and not ctx.workspace.verified:
             ctx.workspace.verify()  # a backend that did not check its change gets checked here
         facts[number] = report.facts
@@ -148,6 +160,19 @@ def _decide(
     index = folder / "README.md"
     paths = [*changed, *(str(p.relative_to(root)) for p in (path, index))]
     return path, seconds, commit(root, paths, f"Phase {number} of 12: {spec.name}")
+
+
+def _backend(
+    name: str, claude: ClaudeSettings | None, answers: dict, say: Callable[[str], None]
+) -> Decide:
+    """The function that fills in a phase, for the backend named."""
+    if name == "offline":
+        return lambda number, ctx: PHASE_FUNCTIONS[number](ctx)
+    if name != "claude":
+        raise EngineError(f"backend '{name}' is not one of {', '.join(BACKENDS)}")
+    from .backends.claude.backend import ClaudeBackend  # needs the anthropic SDK
+
+    return ClaudeBackend(claude or ClaudeSettings.from_answers(answers), say)
 
 
 def snapshot_dir(root: Path, number: int) -> Path:
@@ -172,17 +197,23 @@ def run(
     start: int = 1,
     stop: int = 12,
     redo: int | None = None,
-    backend: str = "offline",
+    backend: str | None = None,
     capsule: str | None = None,
+    claude: ClaudeSettings | None = None,
     say: Callable[[str], None] = print,
 ) -> str:
-    """Run phases start..stop; returns how the run ended: 'gate', 'done' or 'failed'."""
-    if backend != "offline":
-        raise EngineError(f"backend '{backend}' is not in this version; use --backend offline")
+    """Run phases start..stop; returns how the run ended: 'gate', 'done', 'failed' or
+    'incomplete' (a limit stopped a phase; the next run resumes it).
+
+    The backend defaults to the project's `agent_backend` answer; Claude's settings to its
+    `claude_model` and `budget_usd` answers.
+    """
     if not 1 <= start <= stop <= len(PHASES):
         raise EngineError(f"--from {start} --to {stop} is not a range within 1-{len(PHASES)}")
     project = Project.open(root)
     answers = dict(project.answers)
+    backend = backend or str(answers.get("agent_backend") or "offline")
+    decide = _backend(backend, claude, answers, say)
     with run_state.locked(root):
         put_back_cut_off_phases(root, say)
         state = run_state.load(root)
@@ -197,7 +228,7 @@ def run(
         for spec in PHASES[start - 1 : stop]:
             number, current = spec.number, state.phases[spec.number]
             if number == GATE:
-                ended = _gate(root, project, state, facts, answers, capsule, backend, say)
+                ended = _gate(root, project, state, facts, answers, capsule, backend, decide, say)
                 if ended:
                     return ended
                 continue
@@ -208,7 +239,7 @@ def run(
             run_state.save(root, state)
             try:
                 path, seconds, committed = _decide(
-                    root, project, number, state, facts, answers, capsule, backend
+                    root, project, number, state, facts, answers, capsule, backend, decide
                 )
             except PhaseFailed as exc:
                 current.status, current.note = "failed", str(exc)
@@ -218,6 +249,15 @@ def run(
                     "\nNext: fix the cause, then `ml-phases run` resumes at this phase."
                 )
                 return "failed"
+            except PhaseIncomplete as exc:
+                current.status, current.note = "incomplete", str(exc)
+                run_state.save(root, state)
+                say(
+                    f"Phase {number} stopped before it finished: {exc}. Its changes were undone."
+                    "\nNext: `ml-phases run` resumes at this phase (--budget-usd, --max-turns and"
+                    " --phase-minutes raise the limits)."
+                )
+                return "incomplete"
             current.status, current.adr, current.seconds = (
                 "done",
                 str(path.relative_to(root)),
@@ -236,6 +276,7 @@ def _gate(
     answers: dict,
     capsule: str | None,
     backend: str,
+    decide: Decide,
     say: Callable[[str], None],
 ) -> str | None:
     """Write the proposed design and stop, or let an approved design through."""
@@ -246,7 +287,7 @@ def _gate(
         return None
     if record is None or record.status != "proposed":
         say(spec.announce())
-        _decide(root, project, GATE, state, facts, answers, capsule, backend)
+        _decide(root, project, GATE, state, facts, answers, capsule, backend, decide)
     current.status = "awaiting_approval"
     current.adr = str(adr.records(root / run_state.ADR_DIR)[GATE].relative_to(root))
     run_state.save(root, state)

@@ -1,0 +1,60 @@
+"""What every backend shares: the context a phase starts from and the report it ends with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..adr import Decision
+from ..changes import Workspace
+from ..project import Project
+
+# The three candidates a design phase weighs, and the project's model that implements each.
+CANDIDATES = {"baseline": "linear", "sota": "mlp", "pragmatic": "gbm"}
+TOKEN_KINDS = ("input", "output", "cache_write", "cache_read")
+
+
+class PhaseIncomplete(RuntimeError):
+    """A phase stopped by a limit (budget, turns, time) or an unavailable API; resumable."""
+
+
+@dataclass
+class Context:
+    """What a phase starts from: the project, the answers (capsule applied), earlier facts."""
+
+    project: Project
+    answers: dict[str, Any]
+    facts: dict[int, dict[str, Any]] = field(default_factory=dict)
+    capsule: str | None = None
+    rejections: list[str] = field(default_factory=list)  # reasons given at the gate
+    excluded: set[str] = field(default_factory=set)  # candidates rejected at the gate
+    approved: str | None = None  # the candidate approved at the gate
+    workspace: Workspace | None = None  # for phases that write code: their change and tests
+
+    @property
+    def metric(self) -> str:
+        return str(self.answers["primary_metric"])
+
+    def overrides(self) -> list[str]:
+        """The data answers (a capsule may change them) as config overrides."""
+        keys = {
+            "data_source": "data.source",
+            "target": "data.target",
+            "task_type": "task",
+            "primary_metric": "primary_metric",
+        }
+        return [f"{key}={self.answers[name]}" for name, key in keys.items() if name in self.answers]
+
+
+@dataclass(kw_only=True)
+class Report(Decision):
+    """What a phase decided: the content of its ADR, facts for later phases, and its cost."""
+
+    facts: dict[str, Any] = field(default_factory=dict)
+    model: str | None = None  # the LLM that wrote it (None: the offline analysts)
+    tokens: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TOKEN_KINDS, 0))
+    cost_usd: float = 0.0
+
+
+class BackendError(RuntimeError):
+    """A backend that cannot go on until the user acts (credentials, spend limit, a package)."""

@@ -1,0 +1,269 @@
+"""The Claude backend: each agent of a phase is a tool-using Claude conversation.
+
+Steps run in order and the agents of a step run concurrently (phase 5's fact-checkers start
+after its architects and read their reports). Agents write only their own files; anything a
+command changed outside them is put back when the phase ends. Reports are merged into the
+phase's ADR with the tokens and dollars the phase used. The gate (phase 6) has no agents: it
+puts the design of phases 1-5 to the user, as in the offline backend.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ... import adr
+from ...adr import Option
+from ...changes import Snapshot, project_files
+from ...phases import Agent, Phase, phase
+from ..base import CANDIDATES, TOKEN_KINDS, BackendError, Context, PhaseIncomplete, Report
+from . import api, prompts, report
+from .agent import AgentRun, Transcript, converse
+from .limits import Budget, Limits
+from .pricing import UnknownModel, Usage, price
+from .sandbox import Sandbox
+from .settings import Settings
+from .tools import Toolbox, definitions
+
+FULL_SUITE_PHASES = (11,)  # phases whose change is checked by the whole suite
+
+
+@dataclass
+class ClaudeBackend:
+    settings: Settings
+    say: Callable[[str], None] = print
+    client: object = None
+    budget: Budget = field(init=False)
+
+    def __post_init__(self) -> None:
+        try:
+            price(self.settings.model)
+        except UnknownModel as exc:
+            raise BackendError(str(exc)) from None
+        self.client = self.client or api.client()
+        self.budget = Budget(self.settings.budget_usd)
+
+    def __call__(self, number: int, ctx: Context) -> Report:
+        spec = phase(number)
+        if not spec.agents:
+            return design_gate(ctx)
+        root = ctx.project.root
+        limits = Limits(self.budget, self.settings.phase_seconds, self.settings.max_turns)
+        owned = set(spec.owned_files(ctx.project.package))
+        guard = Snapshot.take(root, [p for p in project_files(root) if p not in owned])
+        runs: list[AgentRun] = []
+        try:
+            for step in spec.steps:
+                earlier = [(run.name, run.report) for run in runs]
+                runs += self._step(spec, step.agents, len(runs), ctx, limits, earlier)
+        finally:
+            put_back = _put_back(root, guard, owned)
+            _log_usage(root, number, runs, self.settings.model)
+        merged = report.merge([(run.name, run.report) for run in runs if run.report])
+        if put_back:
+            merged.bad.append(
+                f"a command changed files outside the phase's own: put back {put_back}"
+            )
+        _account(merged, runs, self.settings.model)
+        shutil.rmtree(_saved_dir(root, number), ignore_errors=True)
+        if ctx.workspace is not None:
+            ctx.workspace.verify(full=number in FULL_SUITE_PHASES)
+        return merged
+
+    def _step(
+        self,
+        spec: Phase,
+        agents: tuple[Agent, ...],
+        first: int,
+        ctx: Context,
+        limits: Limits,
+        earlier: list,
+    ) -> list[AgentRun]:
+        """Run a step's agents in threads; a limit or error in one stops the others."""
+        inputs = prompts.phase_inputs(spec, ctx)
+        briefs = [
+            prompts.task(
+                spec, agent, ctx.project.package, [(who, r.model_dump_json()) for who, r in earlier]
+            )
+            for agent in agents
+        ]
+        runs = [AgentRun(f"{agent.role} ({agent.focus})") for agent in agents]
+        with ThreadPoolExecutor(max_workers=len(agents)) as pool:
+            futures = [
+                pool.submit(
+                    self._agent, spec, agent, first + i + 1, run, inputs, brief, ctx, limits
+                )
+                for i, (agent, run, brief) in enumerate(zip(agents, runs, briefs, strict=True))
+            ]
+            try:
+                wait(futures)
+            except KeyboardInterrupt:
+                limits.stop("stopped by the user")  # agents stop at their next request
+                raise
+        errors = [f.exception() for f in futures if f.exception() is not None]
+        if errors:
+            limits.stop("another agent of the phase failed")
+            raise next((e for e in errors if not isinstance(e, PhaseIncomplete)), errors[0])
+        return runs
+
+    def _agent(
+        self,
+        spec: Phase,
+        agent: Agent,
+        index: int,
+        run: AgentRun,
+        inputs: str,
+        brief: str,
+        ctx: Context,
+        limits: Limits,
+    ) -> None:
+        root, package = ctx.project.root, ctx.project.package
+        key = hashlib.sha256(f"{self.settings.model}\n{inputs}\n{brief}".encode()).hexdigest()
+        saved = _saved_dir(root, spec.number) / f"agent-{index}.json"
+        if not spec.writes_code and _reuse(saved, key, run):
+            self.say(f"  {run.name}: reused the report of the interrupted attempt")
+            return
+        sandbox = Sandbox(
+            ctx.project,
+            frozenset(path.format(pkg=package) for path in agent.owns),
+            protected=_accepted_records(root),
+        )
+        system = [
+            {"type": "text", "text": prompts.system_prompt(agent.role)},
+            {"type": "text", "text": inputs, "cache_control": {"type": "ephemeral"}},
+        ]
+        messages = api.Messages(
+            self.client,
+            limits,
+            self.settings.retry,
+            on_retry=lambda failure, seconds: self.say(
+                f"  {run.name}: {failure}; retrying in {seconds:.1f} s"
+            ),
+        )
+        name = f"phase-{spec.number:02d}/agent-{index}-{agent.role}.jsonl"
+        converse(
+            run,
+            messages=messages,
+            model=self.settings.model,
+            max_tokens=self.settings.max_tokens,
+            system=system,
+            tools=definitions(package),
+            task=brief,
+            toolbox=Toolbox(sandbox, limits.remaining),
+            phase=spec.number,
+            excluded=frozenset(ctx.excluded),
+            limits=limits,
+            transcript=Transcript(root / ".ml-flow" / "transcripts" / name),
+        )
+        if not spec.writes_code:
+            adr.atomic_write(saved, json.dumps({"key": key, "report": run.report.model_dump()}))
+        self.say(f"  {run.name}: done in {run.turns} turns, ${run.cost_usd:.4f}")
+
+
+def _saved_dir(root: Path, number: int) -> Path:
+    return root / ".ml-flow" / "reports" / f"phase-{number:02d}"
+
+
+def _reuse(saved: Path, key: str, run: AgentRun) -> bool:
+    """Take a report an interrupted attempt of this phase finished with the same inputs."""
+    try:
+        data = json.loads(saved.read_text(encoding="utf-8"))
+        if data["key"] != key:
+            return False
+        run.report, run.reused = report.AgentReport.model_validate(data["report"]), True
+    except (OSError, ValueError, KeyError):
+        return False
+    return True
+
+
+def _accepted_records(root: Path) -> frozenset[str]:
+    folder = root / "docs" / "adr"
+    return frozenset(
+        path.relative_to(root).as_posix()
+        for path in [*adr.records(folder).values(), folder / "README.md"]
+    )
+
+
+def _put_back(root: Path, guard: Snapshot, owned: set[str]) -> str:
+    """Undo what commands did outside the phase's files: restore changed, remove new ones."""
+    restored = guard.restore()
+    before = set(guard.before)
+    added = [p for p in project_files(root) if p not in before and p not in owned]
+    for path in added:
+        (root / path).unlink(missing_ok=True)
+    return ", ".join([*restored, *added])
+
+
+def _log_usage(root: Path, number: int, runs: list[AgentRun], model: str) -> None:
+    """Every agent's tokens and dollars, finished or not, in .ml-flow/usage.jsonl."""
+    path = root / ".ml-flow" / "usage.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as file:
+        for run in runs:
+            row = {"phase": number, "agent": run.name, "model": model, "turns": run.turns}
+            row |= {"reused": run.reused, "finished": run.report is not None}
+            row |= {"tokens": run.usage.as_dict(), "cost_usd": round(run.cost_usd, 6)}
+            file.write(json.dumps(row) + "\n")
+
+
+def _account(merged: Report, runs: list[AgentRun], model: str) -> None:
+    total = sum((run.usage for run in runs), Usage())
+    merged.model, merged.tokens = model, total.as_dict()
+    merged.cost_usd = round(sum(run.cost_usd for run in runs), 6)
+    lines = [
+        f"* {run.name}: {run.turns} turns, {_tokens(run.usage)} tokens, ${run.cost_usd:.4f}"
+        + (" (report reused from an interrupted attempt)" if run.reused else "")
+        for run in runs
+    ]
+    usage = f"Agents ({model}; prices in ml_phases/backends/claude/pricing.py):\n\n"
+    usage += "\n".join(lines)
+    merged.more = "\n\n".join(part for part in (merged.more, usage) if part)
+
+
+def _tokens(usage: Usage) -> str:
+    return ", ".join(f"{getattr(usage, kind):,} {kind.replace('_', ' ')}" for kind in TOKEN_KINDS)
+
+
+def design_gate(ctx: Context) -> Report:
+    """Phase 6: the design of phases 1-5, from their records, put to the user."""
+    folder = ctx.project.root / "docs" / "adr"
+    records = {n: adr.parse(p.read_text(encoding="utf-8")) for n, p in adr.records(folder).items()}
+    model = records.get(4)
+    if model is None or model.chosen not in CANDIDATES:
+        raise BackendError("the design gate needs phase 4's record with a candidate; redo phase 4")
+    assessed = {option.name: option for option in model.options}
+    options = [
+        Option(
+            name,
+            assessed[name].summary if name in assessed else f"the project's {model_name} model",
+            ["recommended by Phase 4"] if name == model.chosen else [],
+            [],
+        )
+        for name, model_name in CANDIDATES.items()
+        if name not in ctx.excluded or name == model.chosen
+    ]
+    summary = "\n".join(
+        f"* Phase {n}: {record.title} (chosen: {record.chosen})"
+        for n, record in sorted(records.items())
+        if n < 6
+    )
+    return Report(
+        title=f"Design approval: {model.chosen} ({CANDIDATES[model.chosen]})",
+        context=(
+            f"The design of phases 1-5, by the Claude agents:\n\n{summary}\n\n"
+            "Approve with `ml-phases approve` (or `--option baseline|sota|pragmatic`), or reject"
+            ' with `ml-phases reject --reason "…"` to redo phases 4-5.'
+        ),
+        drivers=["the user decides before any code changes"],
+        options=options,
+        chosen=model.chosen,
+        because="Phase 4 recommends it by the rule stated there.",
+        confirmation="Recorded when the user approves.",
+        facts={"backend": "claude", "recommended": model.chosen},
+        status="proposed",
+    )
