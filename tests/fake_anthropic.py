@@ -153,3 +153,30 @@ def serve(api: FakeAPI) -> Iterator[FakeAPI]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def focus_key(focus: str) -> str:
+    """The text that picks an agent's script: its focus line in the first user message."""
+    return f"phase: {focus}."
+
+
+def phase_scripts(spec: Any, package: str) -> dict[str, list[list[dict[str, Any]]]]:
+    """A well-behaved script for every agent of a phase: writers write each of their files,
+    then everyone submits a valid report (phase 4's options named after the candidates)."""
+    scripts = {}
+    for agent in spec.agents:
+        writes = [
+            [
+                tool_use(
+                    "write_file", path=path.format(pkg=package), content=f'"""By {agent.role}."""\n'
+                )
+            ]
+            for path in agent.owns
+        ]
+        if spec.number == 4:
+            options = [{"name": name} for name in ("baseline", "sota", "pragmatic")]
+            final = report("pragmatic", options=options)
+        else:
+            final = report("a")
+        scripts[focus_key(agent.focus)] = [*writes, [final]]
+    return scripts

@@ -142,7 +142,7 @@ class ClaudeBackend:
             limits,
             self.settings.retry,
             on_retry=lambda failure, seconds: self.say(
-                f"  {run.name}: {failure}; retrying in {seconds:.1f} s"
+                f"  {run.name}: {failure}; retrying in {seconds:.2f} s"
             ),
         )
         name = f"phase-{spec.number:02d}/agent-{index}-{agent.role}.jsonl"

@@ -52,7 +52,7 @@ class Limits:
         """Raise PhaseIncomplete when this phase must stop; called before every request."""
         if self.stopped is None and self.budget.exhausted:
             self.stop(
-                f"the budget of ${self.budget.limit_usd:.2f} is spent"
+                f"the budget of ${self.budget.limit_usd:g} is spent"
                 f" (${self.budget.spent_usd:.4f} this run)"
             )
         if self.stopped is None and self.remaining() <= 0:

@@ -102,12 +102,12 @@ class Toolbox:
             return f"there is no tool '{name}'", True
         try:
             return redact(handler(**arguments)), False
-        except TypeError as exc:  # missing or unknown arguments
-            return f"bad arguments for {name}: {exc}", True
         except Refused as exc:
             return redact(f"refused: {exc}"), True
         except (OSError, UnicodeDecodeError, re.error) as exc:
             return redact(f"{name} failed: {exc}"), True
+        except (TypeError, ValueError) as exc:  # missing, unknown or mistyped arguments
+            return redact(f"bad arguments for {name}: {exc}"), True
 
     def _list_files(self, path: str = ".") -> str:
         folder, relative = self.sandbox.resolve(path)

@@ -1,0 +1,322 @@
+"""The Claude backend's parts that need no server: path confinement, the command allowlist,
+secrets, the report schema and its merge, prices, and the retry waits."""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from ml_phases.backends.base import CANDIDATES, PhaseIncomplete
+from ml_phases.backends.claude import api, report
+from ml_phases.backends.claude.limits import Budget, Limits
+from ml_phases.backends.claude.pricing import PRICES, UnknownModel, Usage, price
+from ml_phases.backends.claude.sandbox import Refused, Sandbox, clip, redact
+from ml_phases.backends.claude.tools import Toolbox, definitions
+from ml_phases.project import Project
+
+KEY = "sk-ant-api03-sandbox-0123456789"
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Sandbox:
+    root = tmp_path / "proj"
+    for path in ("src/churn/models.py", "src/churn/data.py", "docs/adr/0001-a.md", "README.md"):
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(f"# {path}\n")
+    (root / ".copier-answers.yml").write_text(yaml.safe_dump({"package_name": "churn"}))
+    (root / ".git/hooks").mkdir(parents=True)
+    (root / ".env").write_text(f"ANTHROPIC_API_KEY={KEY}\n")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("outside\n")
+    (root / "escape").symlink_to(outside, target_is_directory=True)
+    (root / "src/churn/link.py").symlink_to(outside / "secret.txt")
+    return Sandbox(
+        Project.open(root),
+        frozenset({"src/churn/models.py", "src/churn/link.py", "docs/adr/0001-a.md"}),
+        protected=frozenset({"docs/adr/0001-a.md"}),
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "why"),
+    [
+        ("/etc/passwd", "absolute"),
+        ("~/x", "absolute"),
+        ("../outside/secret.txt", "'..'"),
+        ("src/../../outside/secret.txt", "'..'"),
+        ("escape/secret.txt", "outside the project"),
+        ("src/churn/link.py", "outside the project"),
+        (".git/config", "inside .git/"),
+        (".ml-flow/state.json", "inside .ml-flow/"),
+        (".venv/bin/python", "inside .venv/"),
+        (".env", "secrets"),
+        ("", "non-empty"),
+        (3, "non-empty"),
+    ],
+)
+def test_paths_outside_the_project_or_into_its_machinery_are_refused(
+    sandbox: Sandbox, path: object, why: str
+) -> None:
+    with pytest.raises(Refused, match=why):
+        sandbox.resolve(path)
+
+
+@pytest.mark.parametrize(
+    ("path", "why"),
+    [
+        ("src/churn/data.py", "not one of your files"),
+        ("docs/adr/0001-a.md", "accepted ADR"),
+        (".git/hooks/pre-commit", "inside .git/"),
+        ("src/churn/link.py", "outside the project"),
+    ],
+)
+def test_writes_go_only_to_the_agents_own_files(sandbox: Sandbox, path: str, why: str) -> None:
+    with pytest.raises(Refused, match=why):
+        sandbox.resolve(path, write=True)
+    target, relative = sandbox.resolve("./src/churn/models.py", write=True)
+    assert relative == "src/churn/models.py"
+    assert target == sandbox.root / "src/churn/models.py"
+
+
+def test_listing_and_search_skip_hidden_folders_secrets_and_links_out(sandbox: Sandbox) -> None:
+    tools = Toolbox(sandbox, lambda: 60.0)
+    listed, error = tools.call("list_files", {})
+    assert not error
+    assert "src/churn/models.py" in listed.splitlines()
+    assert not any(
+        name.startswith((".git", ".env", "escape")) or name == "src/churn/link.py"
+        for name in listed.splitlines()
+    )
+    found, error = tools.call("search_files", {"pattern": "outside|ANTHROPIC"})
+    assert (found, error) == ("no matches", False)
+
+
+@pytest.mark.parametrize(
+    ("name", "arguments", "expected"),
+    [
+        ("read_file", {"path": "README.md", "lines": "x"}, "bad arguments"),
+        ("read_file", {}, "bad arguments"),
+        ("read_file", {"path": "README.md", "colour": 1}, "bad arguments"),
+        ("read_file", "README.md", "JSON object"),
+        ("launch", {}, "no tool 'launch'"),
+        ("search_files", {"pattern": "(unclosed"}, "failed"),
+        ("write_file", {"path": "src/churn/models.py", "content": 7}, "string"),
+        ("run_command", {"program": "bash", "args": ["-c", "id"]}, "not allowed"),
+        ("run_command", {"program": "pytest", "args": "-q"}, "list of strings"),
+        ("run_command", {"program": "pytest", "args": ["--basetemp=src"]}, "--basetemp"),
+        ("run_command", {"program": "pytest", "args": ["/etc"]}, "leaves the project"),
+        ("run_command", {"program": "ruff", "args": ["check", "--fix"]}, "--fix"),
+        ("run_command", {"program": "ruff", "args": ["format", "src"]}, "only check"),
+        ("run_command", {"program": "churn", "args": ["--out=../x.csv"]}, "leaves the project"),
+    ],
+)
+def test_malformed_or_refused_tool_calls_come_back_as_tool_errors(
+    sandbox: Sandbox, name: str, arguments: object, expected: str
+) -> None:
+    text, error = Toolbox(sandbox, lambda: 60.0).call(name, arguments)
+    assert error
+    assert re.search(expected, text), text
+
+
+def test_commands_run_without_a_shell_and_without_secrets(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    monkeypatch.setenv("MY_DB_PASSWORD", "hunter2-long")
+    monkeypatch.setenv("HARMLESS", "visible-value")
+    monkeypatch.setattr(Project, "python", property(lambda self: sys.executable))
+    probe = sandbox.root / "tests/test_probe.py"
+    probe.parent.mkdir()
+    probe.write_text(
+        "import os\n\ndef test_env():\n"
+        "    print(sorted(os.environ))\n    print(os.environ.get('HARMLESS'))\n"
+    )
+    text, error = Toolbox(sandbox, lambda: 60.0).call(
+        "run_command", {"program": "pytest", "args": ["-s", "-q", "tests/test_probe.py; id"]}
+    )
+    assert not error
+    assert "no tests ran" in text or "not found" in text  # the argument is a path, not a shell
+    text, error = Toolbox(sandbox, lambda: 60.0).call(
+        "run_command", {"program": "pytest", "args": ["-s", "-q", "tests/test_probe.py"]}
+    )
+    assert not error
+    assert text.startswith("exit code 0"), text
+    assert "visible-value" in text
+    assert "ANTHROPIC_API_KEY" not in text
+    assert "MY_DB_PASSWORD" not in text
+
+
+def test_command_time_is_bounded_by_the_phase(sandbox: Sandbox) -> None:
+    text, error = Toolbox(sandbox, lambda: 0.5).call(
+        "run_command", {"program": "ruff", "args": ["check"]}
+    )
+    assert error
+    assert "time limit" in text
+
+
+def test_reads_are_paged_clipped_and_redacted(sandbox: Sandbox, monkeypatch) -> None:
+    monkeypatch.setenv("SERVICE_TOKEN", "tok-abcdef-123456")
+    (sandbox.root / "notes.txt").write_text(
+        "\n".join(f"line {i} tok-abcdef-123456 {KEY}" for i in range(1, 1001))
+    )
+    text, error = Toolbox(sandbox, lambda: 60.0).call(
+        "read_file", {"path": "notes.txt", "start": 10, "lines": 5}
+    )
+    assert not error
+    assert text.splitlines()[0] == "notes.txt: lines 10-14 of 1000"
+    assert "tok-abcdef-123456" not in text
+    assert KEY not in text
+    assert text.count("[REDACTED]") == 10
+    assert len(clip("x" * 50_000)) < 13_000
+
+
+def test_redact_masks_secret_values_and_anything_shaped_like_a_key() -> None:
+    assert redact(f"key={KEY} pw=hunter2-long", ["hunter2-long"]) == "key=[REDACTED] pw=[REDACTED]"
+    assert redact("sk-ant-short") == "sk-ant-short"  # too short to be a key
+
+
+def test_writing_an_owned_file(sandbox: Sandbox) -> None:
+    tools = Toolbox(sandbox, lambda: 60.0)
+    text, error = tools.call("write_file", {"path": "src/churn/models.py", "content": "x = 1\n"})
+    assert (text, error) == ("wrote src/churn/models.py (1 lines)", False)
+    assert tools.written == {"src/churn/models.py"}
+    assert (sandbox.root / "src/churn/models.py").read_text() == "x = 1\n"
+
+
+def test_tool_definitions_are_stable_and_name_the_package() -> None:
+    first, second = definitions("churn"), definitions("churn")
+    assert first == second
+    names = [tool["name"] for tool in first]
+    assert names == [
+        "list_files",
+        "read_file",
+        "search_files",
+        "write_file",
+        "run_command",
+        "submit_report",
+    ]
+    assert first[4]["input_schema"]["properties"]["program"]["enum"] == ["pytest", "ruff", "churn"]
+
+
+def _raw(**fields: object) -> dict:
+    base = {
+        "title": "Pick a model",
+        "context": "measured",
+        "drivers": ["speed"],
+        "options": [{"name": "baseline"}, {"name": "sota"}],
+        "chosen": "baseline",
+        "because": "fast",
+    }
+    return base | fields
+
+
+@pytest.mark.parametrize(
+    ("raw", "phase", "problem"),
+    [
+        (_raw(chosen="gbm"), 1, "not among the options"),
+        (_raw(drivers=[]), 1, "drivers"),
+        (_raw(title=None), 1, "title"),
+        (_raw(extra=1), 1, "extra"),
+        (_raw(options=[{"name": "a"}, {"name": "a"}], chosen="a"), 1, "same name"),
+        (_raw(options=[{"name": "lasso"}], chosen="lasso"), 4, "baseline, sota, pragmatic"),
+        ("not an object", 1, "report"),
+    ],
+)
+def test_invalid_reports_name_each_problem(raw: object, phase: int, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        report.validate(raw, phase)
+
+
+def test_a_rejected_candidate_cannot_be_chosen_again() -> None:
+    with pytest.raises(ValueError, match="rejected baseline"):
+        report.validate(_raw(), 4, frozenset({"baseline"}))
+    assert report.validate(_raw(chosen="sota"), 4, frozenset({"baseline"})).chosen == "sota"
+
+
+def test_merge_takes_the_majority_choice_and_joins_the_rest() -> None:
+    a = report.validate(_raw(good=["simple"], findings=[_finding(90), _finding(50)]), 1)
+    b = report.validate(_raw(chosen="sota", good=["simple", "accurate"]), 1)
+    c = report.validate(_raw(chosen="sota", because="best score"), 1)
+    merged = report.merge([("agent a", a), ("agent b", b), ("agent c", c)])
+    assert merged.chosen == "sota"
+    assert merged.because == "agent b: fast agent c: best score"
+    assert merged.good == ["simple", "accurate"]
+    assert [option.name for option in merged.options] == ["baseline", "sota"]
+    assert "**agent a**: measured" in merged.context
+    assert "src/x.py:3 (90)" in merged.more
+    assert "1 finding(s) below 80" in merged.more
+    assert merged.facts["findings"] == [_finding(90)]
+    tie = report.merge([("a", a), ("b", b)])
+    assert tie.chosen == "baseline"  # a tie goes to the earlier agent
+
+
+def _finding(confidence: int) -> dict:
+    return {"file": "src/x.py", "line": 3, "confidence": confidence, "message": "no eval()"}
+
+
+def test_the_schema_is_self_contained_json_schema() -> None:
+    schema = report.schema()
+    assert "$ref" not in str(schema)
+    assert schema["required"] == ["title", "context", "drivers", "options", "chosen", "because"]
+
+
+def test_usage_is_priced_from_the_one_table() -> None:
+    usage = Usage(input=1_000_000, output=1_000_000, cache_write=1_000_000, cache_read=1_000_000)
+    rates = PRICES["claude-sonnet-5-5"]
+    expected = rates.input + rates.output + rates.cache_write + rates.cache_read
+    assert usage.cost("claude-sonnet-5-5") == pytest.approx(expected)
+    assert (usage + usage).cost("claude-haiku-5-5") == pytest.approx(
+        2 * usage.cost("claude-haiku-5-5")
+    )
+    with pytest.raises(UnknownModel, match="no price"):
+        price("claude-unknown-1")
+    assert set(CANDIDATES) == {"baseline", "sota", "pragmatic"}
+
+
+@pytest.mark.parametrize(
+    ("headers", "low", "high"),
+    [
+        ({"retry-after": "3600"}, 5.0, 5.0),
+        ({"retry-after-ms": "250"}, 0.25, 0.25),
+        ({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}, 0.5, 1.0),
+        ({}, 0.5, 1.0),
+    ],
+)
+def test_retry_waits_are_capped_whatever_the_server_says(
+    headers: dict, low: float, high: float
+) -> None:
+    policy = api.RetryPolicy(backoff_s=1.0, cap_s=5.0)
+    wait = api.wait_seconds(1, headers, policy, random.Random(0))
+    assert low <= wait <= high
+    assert api.wait_seconds(10, {}, policy, random.Random(0)) <= 5.0
+
+
+def test_limits_stop_every_agent_once_the_budget_is_spent() -> None:
+    budget = Budget(limit_usd=0.01)
+    limits = Limits(budget, seconds=60, max_turns=5)
+    limits.check()
+    budget.charge(0.02)
+    with pytest.raises(PhaseIncomplete, match=r"budget of \$0.01 is spent"):
+        limits.check()
+    late = Limits(Budget(None), seconds=0, max_turns=5)
+    with pytest.raises(PhaseIncomplete, match="time limit"):
+        late.check()
+
+
+def test_a_missing_key_or_sdk_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ml_phases.backends.base import BackendError
+
+    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(BackendError, match="needs ANTHROPIC_API_KEY"):
+        api.client()
+    monkeypatch.setitem(sys.modules, "anthropic", None)
+    with pytest.raises(BackendError, match="needs the anthropic SDK"):
+        api.client()
+    assert os.environ.get("ANTHROPIC_API_KEY") is None
