@@ -63,13 +63,22 @@ def init_repository(project: Path) -> None:
 
 
 def steps(
-    project: Path, package: str, run_phases: bool, auto_approve: bool
+    project: Path, package: str, run_phases: bool, auto_approve: bool, backend: str = "offline"
 ) -> list[tuple[str, list[str]]]:
-    """What the task runs, in order, each a name and an argv list."""
+    """What the task runs, in order, each a name and an argv list.
+
+    With the claude backend the engine comes with its SDK; without an API key in the
+    environment the phases wait (the engine would stop at once asking for one).
+    """
     python = str(venv_python(project))
-    build = [sys.executable, "scripts/setup_env.py", "--also", str(ENGINE)]
+    engine = f"{ENGINE}[claude]" if backend == "claude" else str(ENGINE)
+    build = [sys.executable, "scripts/setup_env.py", "--also", engine]
     planned = [("build .venv", build), ("profile the data", [python, "-m", package, "profile"])]
-    if run_phases:
+    keyed = any(os.environ.get(name) for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"))
+    if run_phases and backend == "claude" and not keyed:
+        say("agent_backend is claude and ANTHROPIC_API_KEY is not set: the phases did not run.")
+        say("set it, then run: .venv/bin/ml-phases run (or --backend offline)")
+    elif run_phases:
         phases = [python, "-m", "ml_phases"]
         planned.append(("run the design phases", [*phases, "run"]))
         if auto_approve:
@@ -96,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--package", required=True, help="import name of the generated package")
     parser.add_argument("--run-phases", default="true", help="run the design phases (true/false)")
     parser.add_argument("--auto-approve", default="false", help="approve without asking")
+    parser.add_argument("--agent-backend", default="offline", help="offline or claude")
     args = parser.parse_args(argv)
     project = Path.cwd()
     run_phases, auto_approve = (
@@ -103,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         init_repository(project)
-        if run(project, steps(project, args.package, run_phases, auto_approve)):
+        planned = steps(project, args.package, run_phases, auto_approve, args.agent_backend)
+        if run(project, planned):
             say("ready. Next: make test, then .venv/bin/" + args.package + " --help")
             if run_phases:
                 say("the design record is in docs/adr/; see .venv/bin/ml-phases status")

@@ -132,3 +132,19 @@ def test_task_leaves_an_existing_repository_as_it_is(tmp_path: Path) -> None:
     (tmp_path / "README.md").write_text("# project\n")
     copier_task.init_repository(tmp_path)
     assert git(tmp_path, "status", "--porcelain") == "?? README.md\n"
+
+
+def test_task_installs_the_claude_sdk_and_waits_for_a_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    planned = copier_task.steps(tmp_path, "demo", True, False, "claude")
+    assert planned[0][1][-1].endswith("hooks[claude]")
+    assert [name for name, _ in planned] == ["build .venv", "profile the data"]
+    assert "ANTHROPIC_API_KEY is not set" in capsys.readouterr().out
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-0123456789")
+    planned = copier_task.steps(tmp_path, "demo", True, False, "claude")
+    assert planned[-1][1][-3:] == ["-m", "ml_phases", "run"]
+    offline = copier_task.steps(tmp_path, "demo", True, False)
+    assert offline[0][1][-1] == str(copier_task.ENGINE)
