@@ -32,6 +32,16 @@ GATE = 6
 REDONE_ON_REJECT = (4, 5, 6)
 BACKENDS = ("offline", "claude")
 Decide = Callable[[int, Context], Report]  # a backend: fills in one phase
+# How a phase that stopped early ends the run: its status, what happened, what to do next.
+STOPPED = {
+    PhaseFailed: ("failed", "failed", "fix the cause, then `ml-phases run` resumes at this phase."),
+    PhaseIncomplete: (
+        "incomplete",
+        "stopped before it finished",
+        "`ml-phases run` resumes at this phase (--budget-usd, --max-turns and --phase-minutes"
+        " raise the limits).",
+    ),
+}
 
 
 class EngineError(RuntimeError):
@@ -241,23 +251,12 @@ def run(
                 path, seconds, committed = _decide(
                     root, project, number, state, facts, answers, capsule, backend, decide
                 )
-            except PhaseFailed as exc:
-                current.status, current.note = "failed", str(exc)
+            except (PhaseFailed, PhaseIncomplete) as exc:
+                ended, what, hint = STOPPED[type(exc)]
+                current.status, current.note = ended, str(exc)
                 run_state.save(root, state)
-                say(
-                    f"Phase {number} failed: {exc}. Its changes were undone."
-                    "\nNext: fix the cause, then `ml-phases run` resumes at this phase."
-                )
-                return "failed"
-            except PhaseIncomplete as exc:
-                current.status, current.note = "incomplete", str(exc)
-                run_state.save(root, state)
-                say(
-                    f"Phase {number} stopped before it finished: {exc}. Its changes were undone."
-                    "\nNext: `ml-phases run` resumes at this phase (--budget-usd, --max-turns and"
-                    " --phase-minutes raise the limits)."
-                )
-                return "incomplete"
+                say(f"Phase {number} {what}: {exc}. Its changes were undone.\nNext: {hint}")
+                return ended
             current.status, current.adr, current.seconds = (
                 "done",
                 str(path.relative_to(root)),
