@@ -55,7 +55,7 @@ class Fault:
 
 @dataclass
 class FakeAPI:
-    scripts: dict[str, list[list[dict[str, Any]]]] = field(default_factory=dict)
+    scripts: dict[str, list[Any]] = field(default_factory=dict)  # replies (block lists) or Faults
     faults: list[Fault] = field(default_factory=list)
     latency: float = 0.0
     requests: list[dict[str, Any]] = field(default_factory=list)
@@ -65,14 +65,16 @@ class FakeAPI:
 
     def reply(self, body: dict[str, Any]) -> tuple[int, dict[str, str], str]:
         with self._lock:
-            if self.faults:
-                fault = self.faults.pop(0)
-                time.sleep(fault.hang)
-                return fault.status, fault.headers, fault.body
+            fault = self.faults.pop(0) if self.faults else None
         key = self._agent(body)
         turn = sum(message["role"] == "assistant" for message in body["messages"])
         script = self.scripts[key]
         blocks = script[min(turn, len(script) - 1)]
+        if isinstance(blocks, Fault):  # this agent's reply at this turn is a fault
+            fault = blocks
+        if fault is not None:
+            time.sleep(fault.hang)  # outside the lock: other agents' replies go on meanwhile
+            return fault.status, fault.headers, fault.body
         content = [
             {**block, "id": f"toolu_{key[:8].replace(' ', '_')}_{turn}_{index}"}
             if block["type"] == "tool_use"

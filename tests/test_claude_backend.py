@@ -24,10 +24,11 @@ from fake_anthropic import (
 )
 from ml_phases import adr, cli, engine
 from ml_phases import state as run_state
+from ml_phases.backends.base import BackendError
 from ml_phases.backends.claude import Settings
 from ml_phases.backends.claude.api import RetryPolicy
 from ml_phases.backends.claude.pricing import Usage
-from ml_phases.phases import PHASES, phase
+from ml_phases.phases import phase
 from ml_phases.project import Project
 
 KEY = "sk-ant-api03-FAKE-KEY-for-tests-0123456789"
@@ -266,6 +267,9 @@ def test_malicious_tool_calls_change_nothing_outside_the_agents_files(
         tool_use("run_command", program="bash", args=["-c", "touch /tmp/pwned"]),
         tool_use("run_command", program="python", args=["-c", "print(1)"]),
         tool_use("run_command", program="pytest", args=["--basetemp=src"]),
+        tool_use("run_command", program="pytest", args=["-q", "--junitxml=.git/config"]),
+        tool_use("run_command", program="ruff", args=["check", ".env"]),
+        tool_use("run_command", program="ruff", args=["check", "--fix-only", "src"]),
         tool_use("read_file", path=".env"),
         tool_use("read_file", path=".ml-flow/state.json"),
         tool_use("list_files", path=".."),
@@ -278,6 +282,7 @@ def test_malicious_tool_calls_change_nothing_outside_the_agents_files(
         "import os\nfrom pathlib import Path\n\n\ndef test_probe():\n"
         "    print('ENV', sorted(os.environ))\n"
         "    Path('src/churn/config.py').write_text('changed by a test\\n')\n"
+        "    Path('src/churn/models.py').write_text('not by its owner\\n')\n"
     )
     api.scripts[focus_key(config_engineer.focus)] = [
         [tool_use("write_file", path="tests/test_experiment.py", content=probe)],
@@ -300,13 +305,17 @@ def test_malicious_tool_calls_change_nothing_outside_the_agents_files(
     assert "ANTHROPIC_API_KEY" not in probe_run
     assert (outside / "target.py").read_text() == "untouched\n"
     assert not (root / ".git/hooks/pre-commit").exists()
-    assert not Path("/tmp/pwned").exists()
     changed = {p for p in _files(root) if (root / p).read_bytes() != before.get(p)}
     allowed = {"src/churn/models.py", "src/churn/losses.py", "src/churn/metrics.py"}
     allowed |= {"configs/experiment.yaml", "tests/test_experiment.py"}
     assert changed - allowed - {p for p in changed if p.startswith("docs/adr/")} == set()
     assert (root / "src/churn/config.py").read_bytes() == before["src/churn/config.py"]
-    assert "put back src/churn/config.py" in " ".join(record(root, 7).bad)
+    assert (root / "src/churn/models.py").read_bytes() == before["src/churn/models.py"]
+    put_back = " ".join(record(root, 7).bad)
+    assert "no agent wrote: put back src/churn/config.py, src/churn/models.py" in put_back
+    assert "(as they were changed: .ml-flow/put-back/phase-07/)" in put_back
+    kept = root / ".ml-flow/put-back/phase-07/src/churn/config.py"
+    assert kept.read_text() == "changed by a test\n"
     assert not leaks(root, planted=("config.txt",))
 
 
@@ -433,6 +442,9 @@ def test_a_spent_budget_stops_the_phase_and_a_later_run_resumes_it(
     written = record(root, 5)
     assert written.more.count("report reused from an interrupted attempt") == 2
     usage = [json.loads(line) for line in (root / ".ml-flow/usage.jsonl").read_text().splitlines()]
+    stopped = [row for row in usage[:4] if not row["finished"]]
+    assert [row["agent"].split(" (")[0] for row in stopped] == ["data-scientist"] * 2
+    assert all(row["cost_usd"] > 0 for row in stopped)  # what the stopped agents spent counts
     assert sum(row["cost_usd"] for row in usage if row["phase"] == 5) > written.flow["cost_usd"]
 
 
@@ -448,6 +460,31 @@ def test_an_agent_that_never_reports_stops_at_the_turn_limit(api: FakeAPI, proje
     assert "used its 3 turns without submitting a report" in lines[-1]
     nudge = api.requests[1]["messages"][-1]["content"][0]["text"]
     assert "submit_report" in nudge
+
+
+def test_one_agents_refusal_stops_its_siblings_at_once(api: FakeAPI, project: dict) -> None:
+    root = project["root"]
+    engine.run(root, stop=1)
+    script_phases(api, 2)
+    first, *others = phase(2).agents
+    api.scripts[focus_key(first.focus)] = [Fault(401, _error("authentication_error", "bad key"))]
+    for agent in others:  # left alone, each would look around forty times
+        api.scripts[focus_key(agent.focus)] = [[tool_use("list_files")]]
+    api.latency = 0.1
+    with pytest.raises(BackendError, match="refused the credentials"):
+        engine.run(root, stop=2, backend="claude", claude=settings())
+    assert len(api.requests) <= 1 + 2 * 3
+    usage = [json.loads(line) for line in (root / ".ml-flow/usage.jsonl").read_text().splitlines()]
+    assert len(usage) == 3
+
+
+def test_an_empty_reply_is_nudged_not_sent_back_empty(api: FakeAPI, project: dict) -> None:
+    script_phases(api, 1)
+    focus = phase(1).agents[0].focus
+    api.scripts[focus_key(focus)] = [[], [report()]]
+    assert engine.run(project["root"], stop=1, backend="claude", claude=settings()) == "done"
+    assistant = requests_of(api, focus)[1]["messages"][1]
+    assert assistant["content"] == [{"type": "text", "text": "(empty reply)"}]
 
 
 def test_an_invalid_report_goes_back_to_the_agent_to_fix(api: FakeAPI, project: dict) -> None:
@@ -492,8 +529,17 @@ def test_the_answers_choose_the_backend_and_an_unknown_model_is_refused(
     root = project["root"]
     answers = root / ".copier-answers.yml"
     answers.write_text(answers.read_text() + "agent_backend: claude\nclaude_model: claude-x-1\n")
-    from ml_phases.backends.base import BackendError
-
     with pytest.raises(BackendError, match="'claude-x-1' has no price"):
         engine.run(root, stop=1)
-    assert PHASES[0].number == 1
+    assert not api.requests
+
+
+def test_a_bad_budget_answer_is_one_line(project: dict, capsys, monkeypatch) -> None:
+    root = project["root"]
+    monkeypatch.chdir(root)
+    answers = root / ".copier-answers.yml"
+    answers.write_text(answers.read_text() + "agent_backend: claude\nbudget_usd: lots\n")
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["run"])
+    assert stopped.value.code == 2
+    assert "budget_usd answer 'lots' is not an amount above 0" in capsys.readouterr().err

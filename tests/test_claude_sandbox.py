@@ -36,6 +36,7 @@ def sandbox(tmp_path: Path) -> Sandbox:
     (outside / "secret.txt").write_text("outside\n")
     (root / "escape").symlink_to(outside, target_is_directory=True)
     (root / "src/churn/link.py").symlink_to(outside / "secret.txt")
+    (root / "notes").symlink_to(root / ".env")
     return Sandbox(
         Project.open(root),
         frozenset({"src/churn/models.py", "src/churn/link.py", "docs/adr/0001-a.md"}),
@@ -93,8 +94,11 @@ def test_listing_and_search_skip_hidden_folders_secrets_and_links_out(sandbox: S
         name.startswith((".git", ".env", "escape")) or name == "src/churn/link.py"
         for name in listed.splitlines()
     )
-    found, error = tools.call("search_files", {"pattern": "outside|ANTHROPIC"})
-    assert (found, error) == ("no matches", False)
+    assert "notes" not in listed.splitlines()  # a link to .env inside the project
+    for text in ("outside", "ANTHROPIC"):
+        assert tools.call("search_files", {"text": text}) == ("no matches", False)
+    found, error = tools.call("search_files", {"text": "MODELS.PY"})
+    assert (found, error) == ("src/churn/models.py:1: # src/churn/models.py", False)
 
 
 @pytest.mark.parametrize(
@@ -105,15 +109,35 @@ def test_listing_and_search_skip_hidden_folders_secrets_and_links_out(sandbox: S
         ("read_file", {"path": "README.md", "colour": 1}, "bad arguments"),
         ("read_file", "README.md", "JSON object"),
         ("launch", {}, "no tool 'launch'"),
-        ("search_files", {"pattern": "(unclosed"}, "failed"),
+        ("search_files", {"text": ""}, "1 to 200 characters"),
+        ("search_files", {"pattern": "(" * 1000}, "bad arguments"),
+        ("read_file", {"path": "README.md", "start": float("inf")}, "bad arguments"),
+        ("_init__", {}, "no tool"),
+        ("_dir__", {}, "no tool"),
+        ("read_file", {"path": ".GIT/config"}, "inside .GIT/"),
+        ("read_file", {"path": "notes"}, "secrets"),
         ("write_file", {"path": "src/churn/models.py", "content": 7}, "string"),
         ("run_command", {"program": "bash", "args": ["-c", "id"]}, "not allowed"),
         ("run_command", {"program": "pytest", "args": "-q"}, "list of strings"),
         ("run_command", {"program": "pytest", "args": ["--basetemp=src"]}, "--basetemp"),
-        ("run_command", {"program": "pytest", "args": ["/etc"]}, "leaves the project"),
+        ("run_command", {"program": "pytest", "args": ["-p", "no:x"]}, "'-p'"),
+        ("run_command", {"program": "pytest", "args": ["/etc"]}, "absolute"),
         ("run_command", {"program": "ruff", "args": ["check", "--fix"]}, "--fix"),
+        ("run_command", {"program": "ruff", "args": ["check", "--fix-only", "src"]}, "--fix-only"),
+        ("run_command", {"program": "ruff", "args": ["check", "--add-noqa"]}, "--add-noqa"),
+        ("run_command", {"program": "ruff", "args": ["check", "-o/tmp/x"]}, "-o/tmp/x"),
+        ("run_command", {"program": "ruff", "args": ["check", ".env"]}, "secrets"),
+        ("run_command", {"program": "ruff", "args": ["clean"]}, "ruff runs as"),
+        ("run_command", {"program": "pytest", "args": ["--junitxml=.git/config"]}, "junitxml"),
+        ("run_command", {"program": "pytest", "args": ["-cfoo.ini"]}, "-cfoo.ini"),
+        ("run_command", {"program": "pytest", "args": ["-pplugin"]}, "-pplugin"),
+        ("run_command", {"program": "pytest", "args": ["-k", "../x"]}, "'..'"),
+        ("run_command", {"program": "pytest", "args": ["escape/t.py::test"]}, "outside"),
+        ("run_command", {"program": "churn", "args": ["train", "--config", ".git/c"]}, ".git/"),
+        ("run_command", {"program": "churn", "args": ["predict", "--out", "escape/x"]}, "outside"),
+        ("run_command", {"program": "churn", "args": ["train", "data.source=/d.csv"]}, "absolute"),
         ("run_command", {"program": "ruff", "args": ["format", "src"]}, "only check"),
-        ("run_command", {"program": "churn", "args": ["--out=../x.csv"]}, "leaves the project"),
+        ("run_command", {"program": "churn", "args": ["--out=../x.csv"]}, "'..'"),
     ],
 )
 def test_malformed_or_refused_tool_calls_come_back_as_tool_errors(
@@ -174,6 +198,14 @@ def test_reads_are_paged_clipped_and_redacted(sandbox: Sandbox, monkeypatch) -> 
     assert KEY not in text
     assert text.count("[REDACTED]") == 10
     assert len(clip("x" * 50_000)) < 13_000
+
+
+def test_haiku_prompts_over_100k_tokens_are_priced_at_the_higher_tier() -> None:
+    short = Usage(input=50_000, output=1_000)
+    long = Usage(input=50_000, output=1_000, cache_read=60_000)
+    assert short.cost("claude-haiku-5-5") == pytest.approx((50_000 * 0.10 + 1_000 * 0.50) / 1e6)
+    expected = (50_000 * 0.50 + 1_000 * 2.50 + 60_000 * 0.05) / 1e6
+    assert long.cost("claude-haiku-5-5") == pytest.approx(expected)
 
 
 def test_redact_masks_secret_values_and_anything_shaped_like_a_key() -> None:

@@ -4,6 +4,7 @@ git commit of exactly the phase's files."""
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -131,3 +132,26 @@ def test_no_commit_outside_a_repository_or_inside_a_parent_one(tmp_path: Path) -
     (inner / "b.txt").write_text("b")
     assert commit(inner, ["b.txt"], "x").startswith("not committed")  # the parent is left alone
     assert git(tmp_path, "status", "--porcelain") == "?? a.txt\n?? project/\n"
+
+
+def test_tests_that_hang_are_killed_with_what_they_started_and_fail_the_phase(
+    tmp_path: Path,
+) -> None:
+    """A change whose tests hang fails its phase; the timeout ends the whole process tree."""
+    (tmp_path / "tests").mkdir()
+    marker = tmp_path / "grandchild-alive"
+    (tmp_path / "tests/test_hang.py").write_text(
+        "import subprocess, sys, time\n\n\ndef test_hang():\n"
+        "    code = 'import time, pathlib; time.sleep(3); pathlib.Path(%r).touch()'\n"
+        f"    subprocess.Popen([sys.executable, '-c', code % {str(marker)!r}])\n"
+        "    time.sleep(60)\n"
+    )
+    project = Project(tmp_path, {"package_name": "demo"})
+    space = Workspace(project, Snapshot.take(tmp_path, ["tests/test_hang.py"]))
+    (tmp_path / "tests/test_hang.py").write_text(
+        (tmp_path / "tests/test_hang.py").read_text() + "\n"
+    )
+    with pytest.raises(PhaseFailed, match="did not finish in 2 s"):
+        space.verify(timeout=2)
+    time.sleep(3)
+    assert not marker.exists()

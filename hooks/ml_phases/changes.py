@@ -14,7 +14,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .project import Project, TestRun
+from .project import Project, TestRun, ToolError
 
 # Files that every test depends on: a change to one of them reruns the whole suite.
 SHARED = ("tests/conftest.py", "pyproject.toml")
@@ -103,8 +103,9 @@ class Workspace:
     snapshot: Snapshot
     verified: bool = False  # whether the phase checked its change (else the engine does)
 
-    def verify(self, *, full: bool = False) -> TestRun | None:
-        """Run the tests the change can affect (all with `full`); raise PhaseFailed if red.
+    def verify(self, *, full: bool = False, timeout: float | None = None) -> TestRun | None:
+        """Run the tests the change can affect (all with `full`); raise PhaseFailed if red,
+        if pytest cannot collect them, or if they outrun `timeout` seconds.
 
         Returns None when nothing changed that a test reads, and so nothing needed running.
         """
@@ -112,7 +113,10 @@ class Workspace:
         targets = None if full else affected_tests(self.project.root, self.snapshot.changed())
         if targets == ():
             return None
-        run = self.project.tests(targets or ())
+        try:
+            run = self.project.tests(targets or (), timeout=timeout)
+        except ToolError as exc:
+            raise PhaseFailed(f"the tests did not run to the end ({exc})") from None
         if not run.green:
             shown = "; ".join(run.failures[:3]) or "no test ran"
             raise PhaseFailed(f"the tests failed ({run.describe()}): {shown}")

@@ -99,6 +99,20 @@ def positive_int(text: str) -> int:
     return int(text)
 
 
+def claude_settings(args: argparse.Namespace, root: Path) -> Settings | None:
+    """The Claude settings from the flags and answers, when Claude fills the phases."""
+    answers = Project.open(root).answers
+    if (args.backend or answers.get("agent_backend")) != "claude":
+        return None
+    return Settings.from_answers(
+        answers,
+        model=args.model,
+        budget_usd=args.budget_usd,
+        max_turns=args.max_turns,
+        phase_seconds=args.phase_minutes * 60,
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     root = args.project
@@ -113,13 +127,7 @@ def main(argv: list[str] | None = None) -> None:
                 redo=args.redo,
                 backend=args.backend,
                 capsule=args.capsule,
-                claude=Settings.from_answers(
-                    Project.open(root).answers,
-                    model=args.model,
-                    budget_usd=args.budget_usd,
-                    max_turns=args.max_turns,
-                    phase_seconds=args.phase_minutes * 60,
-                ),
+                claude=claude_settings(args, root),
                 say=lambda line: print(redact(line), flush=True),
             )
             if ended == "done":

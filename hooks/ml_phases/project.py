@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -70,6 +71,15 @@ def read_junit(path: Path, targets: tuple[str, ...]) -> TestRun:
     return TestRun(targets, passed, failed, skipped, round(seconds, 2), tuple(failures))
 
 
+def _kill(process: subprocess.Popen[str]) -> None:
+    """End a command and every process it started."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)  # POSIX; elsewhere only the command itself
+    except (AttributeError, ProcessLookupError, PermissionError):
+        process.kill()
+    process.communicate()
+
+
 @dataclass(frozen=True)
 class Project:
     root: Path
@@ -107,18 +117,25 @@ class Project:
                 environment.pop(name, None)
             else:
                 environment[name] = value
+        # Its own process group: a timeout or Ctrl-C ends the whole tree it started.
+        process = subprocess.Popen(
+            [self.python, *args],
+            cwd=self.root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=environment,
+            start_new_session=True,
+        )
         try:
-            return subprocess.run(
-                [self.python, *args],
-                cwd=self.root,
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                check=False,
-                env=environment,
-            )
+            stdout, stderr = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
+            _kill(process)
             raise ToolError(f"`{' '.join(args[:3])}` did not finish in {timeout:.0f} s") from None
+        except BaseException:
+            _kill(process)
+            raise
+        return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
     def config(self, name: str = "configs/default.yaml") -> dict[str, Any]:
         """A config file of the project as a plain mapping (as written, not validated)."""

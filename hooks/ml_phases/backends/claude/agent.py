@@ -63,6 +63,7 @@ class AgentRun:
     cost_usd: float = 0.0
     turns: int = 0
     report: reports.AgentReport | None = None
+    written: set[str] = field(default_factory=set)  # files it wrote with write_file
     reused: bool = False  # its report came from an earlier, interrupted attempt
 
 
@@ -117,7 +118,9 @@ def converse(
         cost = used.cost(model)
         run.usage, run.cost_usd, run.turns = run.usage + used, run.cost_usd + cost, turn
         limits.budget.charge(cost)
-        blocks = [_block(block) for block in reply.content]
+        blocks = [_block(block) for block in reply.content] or [
+            {"type": "text", "text": "(empty reply)"}  # the API refuses an empty message
+        ]
         conversation.append({"role": "assistant", "content": blocks})
         transcript.write(
             "reply", turn=turn, stop=reply.stop_reason, content=blocks, usage=used.as_dict()

@@ -13,7 +13,7 @@ import hashlib
 import json
 import shutil
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,7 +37,7 @@ FULL_SUITE_PHASES = (11,)  # phases whose change is checked by the whole suite
 class ClaudeBackend:
     settings: Settings
     say: Callable[[str], None] = print
-    client: object = None
+    client: object = None  # made at the first agent (a run with nothing to do needs no key)
     budget: Budget = field(init=False)
 
     def __post_init__(self) -> None:
@@ -45,71 +45,76 @@ class ClaudeBackend:
             price(self.settings.model)
         except UnknownModel as exc:
             raise BackendError(str(exc)) from None
-        self.client = self.client or api.client()
         self.budget = Budget(self.settings.budget_usd)
 
     def __call__(self, number: int, ctx: Context) -> Report:
         spec = phase(number)
         if not spec.agents:
             return design_gate(ctx)
+        self.client = self.client or api.client()
         root = ctx.project.root
         limits = Limits(self.budget, self.settings.phase_seconds, self.settings.max_turns)
-        owned = set(spec.owned_files(ctx.project.package))
-        guard = Snapshot.take(root, [p for p in project_files(root) if p not in owned])
+        guard = Snapshot.take(root, project_files(root))
         runs: list[AgentRun] = []
         try:
             for step in spec.steps:
-                earlier = [(run.name, run.report) for run in runs]
-                runs += self._step(spec, step.agents, len(runs), ctx, limits, earlier)
+                self._step(spec, step.agents, runs, ctx, limits)
         finally:
-            put_back = _put_back(root, guard, owned)
+            written = {path for run in runs for path in run.written}
+            put_back = _put_back(root, number, guard, written)
             _log_usage(root, number, runs, self.settings.model)
         merged = report.merge([(run.name, run.report) for run in runs if run.report])
         if put_back:
-            merged.bad.append(
-                f"a command changed files outside the phase's own: put back {put_back}"
-            )
+            merged.bad.append(f"a command changed files no agent wrote: put back {put_back}")
         _account(merged, runs, self.settings.model)
         shutil.rmtree(_saved_dir(root, number), ignore_errors=True)
-        if ctx.workspace is not None:
-            ctx.workspace.verify(full=number in FULL_SUITE_PHASES)
+        if ctx.workspace is not None:  # the final tests get what is left of the clock, or 60 s
+            timeout = max(limits.remaining(), 60.0)
+            ctx.workspace.verify(full=number in FULL_SUITE_PHASES, timeout=timeout)
         return merged
 
     def _step(
         self,
         spec: Phase,
         agents: tuple[Agent, ...],
-        first: int,
+        runs: list[AgentRun],
         ctx: Context,
         limits: Limits,
-        earlier: list,
-    ) -> list[AgentRun]:
-        """Run a step's agents in threads; a limit or error in one stops the others."""
+    ) -> None:
+        """Run a step's agents in threads, adding them to runs (counted even if stopped).
+
+        The first agent to fail or hit a limit stops the others at their next request.
+        """
         inputs = prompts.phase_inputs(spec, ctx)
-        briefs = [
-            prompts.task(
-                spec, agent, ctx.project.package, [(who, r.model_dump_json()) for who, r in earlier]
-            )
-            for agent in agents
-        ]
-        runs = [AgentRun(f"{agent.role} ({agent.focus})") for agent in agents]
+        earlier = [(run.name, run.report.model_dump_json()) for run in runs if run.report]
+        first = len(runs)
+        runs += [AgentRun(f"{agent.role} ({agent.focus})") for agent in agents]
         with ThreadPoolExecutor(max_workers=len(agents)) as pool:
             futures = [
                 pool.submit(
-                    self._agent, spec, agent, first + i + 1, run, inputs, brief, ctx, limits
+                    self._agent,
+                    spec,
+                    agent,
+                    first + i,
+                    runs[first + i - 1],
+                    inputs,
+                    prompts.task(spec, agent, ctx.project.package, earlier),
+                    ctx,
+                    limits,
                 )
-                for i, (agent, run, brief) in enumerate(zip(agents, runs, briefs, strict=True))
+                for i, agent in enumerate(agents, 1)
             ]
             try:
+                done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+                if any(future.exception() for future in done):
+                    limits.stop("another agent of the phase stopped")
                 wait(futures)
             except KeyboardInterrupt:
                 limits.stop("stopped by the user")  # agents stop at their next request
                 raise
         errors = [f.exception() for f in futures if f.exception() is not None]
         if errors:
-            limits.stop("another agent of the phase failed")
             raise next((e for e in errors if not isinstance(e, PhaseIncomplete)), errors[0])
-        return runs
 
     def _agent(
         self,
@@ -154,7 +159,7 @@ class ClaudeBackend:
             system=system,
             tools=definitions(package),
             task=brief,
-            toolbox=Toolbox(sandbox, limits.remaining),
+            toolbox=Toolbox(sandbox, limits.remaining, run.written),
             phase=spec.number,
             excluded=frozenset(ctx.excluded),
             limits=limits,
@@ -189,14 +194,28 @@ def _accepted_records(root: Path) -> frozenset[str]:
     )
 
 
-def _put_back(root: Path, guard: Snapshot, owned: set[str]) -> str:
-    """Undo what commands did outside the phase's files: restore changed, remove new ones."""
-    restored = guard.restore()
+def _put_back(root: Path, number: int, guard: Snapshot, written: set[str]) -> str:
+    """Undo what commands did to the project's files (an agent's own writes stay): restore
+    changed files and remove new ones, keeping their contents under .ml-flow/put-back/ (an
+    edit a user made meanwhile is moved aside, never lost)."""
     before = set(guard.before)
-    added = [p for p in project_files(root) if p not in before and p not in owned]
-    for path in added:
-        (root / path).unlink(missing_ok=True)
-    return ", ".join([*restored, *added])
+    added = [p for p in project_files(root) if p not in before and p not in written]
+    moved = [*(p for p in guard.changed() if p not in written), *added]
+    keep = root / ".ml-flow" / "put-back" / f"phase-{number:02d}"
+    for path in moved:
+        if (root / path).is_file():
+            (keep / path).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(root / path, keep / path)
+    for path in moved:
+        old = guard.before.get(path)
+        if old is None:
+            (root / path).unlink(missing_ok=True)
+        else:
+            (root / path).parent.mkdir(parents=True, exist_ok=True)
+            (root / path).write_bytes(old)
+    if not moved:
+        return ""
+    return ", ".join(moved) + f" (as they were changed: {keep.relative_to(root)}/)"
 
 
 def _log_usage(root: Path, number: int, runs: list[AgentRun], model: str) -> None:

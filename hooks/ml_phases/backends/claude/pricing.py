@@ -4,7 +4,9 @@ Prices are US dollars per million tokens, from Anthropic's pricing page as of 20
 (https://platform.claude.com/docs/en/about-claude/pricing). Cache writes are priced at the
 5-minute TTL (1.25x input), the TTL this backend asks for. A model missing here is refused
 rather than guessed at: a budget cannot be kept without a price. Update this table, and only
-this table, when prices change.
+this table, when prices change. Haiku 5.5 bills a request whose prompt (input plus cache reads
+and writes) exceeds 100,000 tokens at a higher tier; each reply is priced on its own, so the
+tier applies per request as it does on the bill.
 """
 
 from __future__ import annotations
@@ -21,12 +23,22 @@ class Price:
     output: float
     cache_write: float
     cache_read: float
+    long: Price | None = None  # the rates for a prompt over LONG_PROMPT tokens, if different
+
+
+LONG_PROMPT = 100_000
 
 
 PRICES: dict[str, Price] = {
     "claude-opus-5-5": Price(input=4.00, output=20.00, cache_write=5.00, cache_read=0.20),
     "claude-sonnet-5-5": Price(input=2.00, output=10.00, cache_write=2.50, cache_read=0.10),
-    "claude-haiku-5-5": Price(input=0.10, output=0.50, cache_write=0.125, cache_read=0.01),
+    "claude-haiku-5-5": Price(
+        input=0.10,
+        output=0.50,
+        cache_write=0.125,
+        cache_read=0.01,
+        long=Price(input=0.50, output=2.50, cache_write=0.625, cache_read=0.05),
+    ),
     "claude-opus-5": Price(input=5.00, output=25.00, cache_write=6.25, cache_read=0.50),
     "claude-sonnet-5": Price(input=2.00, output=10.00, cache_write=2.50, cache_read=0.20),
 }
@@ -73,6 +85,8 @@ class Usage:
         return asdict(self)
 
     def cost(self, model: str) -> float:
-        """US dollars, at the model's prices."""
+        """US dollars, at the model's prices (for one request: its prompt size picks the tier)."""
         rates = price(model)
+        if rates.long and self.input + self.cache_write + self.cache_read > LONG_PROMPT:
+            rates = rates.long
         return sum(getattr(self, kind) * getattr(rates, kind) for kind in TOKEN_KINDS) / 1e6

@@ -21,11 +21,20 @@ SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE)
 API_KEY = re.compile(r"sk-ant-[A-Za-z0-9_-]{8,}")
 REDACTED = "[REDACTED]"
 OUTPUT_LIMIT = 12_000  # characters of a command's output an agent sees (head and tail)
-# Options that would let a command reach outside the project or delete in it.
-REFUSED_OPTIONS = {
-    "pytest": ("--basetemp", "--rootdir", "-c", "--config-file", "-o", "--override-ini", "-p"),
-    "ruff": ("--fix", "--unsafe-fixes", "--cache-dir", "--config"),
+# The options pytest and ruff accept here, and whether each takes a value. Anything else is
+# refused: output files (--junitxml, ruff -o), plugins, other configs, fixes that rewrite code.
+OPTIONS: dict[str, dict[str, bool]] = {
+    "pytest": {
+        **dict.fromkeys(("-q", "-v", "-vv", "-x", "-s", "-l", "--co", "--collect-only"), False),
+        **dict.fromkeys(("-ra", "-rA", "-rf", "-rs", "--no-header", "--lf", "--ff"), False),
+        **dict.fromkeys(("-k", "-m", "--tb", "--maxfail", "--durations"), True),
+    },
+    "ruff": {
+        **dict.fromkeys(("--check", "--diff", "--statistics", "--no-cache", "-q"), False),
+        **dict.fromkeys(("--output-format", "--select", "--ignore", "--extend-select"), True),
+    },
 }
+RUFF_COMMANDS = ("check", "format")
 
 
 class Refused(ValueError):
@@ -84,9 +93,9 @@ class Sandbox:
             raise Refused(f"'{path}' leads outside the project (through a symlink)")
         relative = target.relative_to(self.root).as_posix()
         parts = PurePosixPath(relative).parts
-        if parts and parts[0] in HIDDEN:
+        if parts and parts[0].lower() in HIDDEN:
             raise Refused(f"'{path}' is inside {parts[0]}/, which agents may not touch")
-        if parts and _secret_file(parts[-1]):
+        if parts and _secret_file(parts[-1].lower()):
             raise Refused(f"'{path}' holds secrets; agents may not read or write it")
         if write:
             if relative in self.protected:
@@ -97,47 +106,75 @@ class Sandbox:
         return target, relative
 
     def files(self, folder: Path) -> Iterator[Path]:
-        """Files under folder an agent may see: no hidden folders, no links leading out."""
+        """Files under folder an agent may read: links are followed only where resolve allows."""
         for current, dirs, names in os.walk(folder):
-            dirs[:] = sorted(d for d in dirs if d not in HIDDEN and d != "__pycache__")
+            dirs[:] = sorted(d for d in dirs if d.lower() not in HIDDEN and d != "__pycache__")
             for name in sorted(names):
                 path = Path(current, name)
-                if _secret_file(name) or not path.resolve().is_relative_to(self.root):
+                try:
+                    self.resolve(path.relative_to(self.root).as_posix())
+                except Refused:
                     continue
                 yield path
 
     def command(self, program: object, args: object, timeout: float) -> str:
-        """Run an allowlisted program without a shell and with no secrets in its environment."""
+        """Run an allowlisted program without a shell and with no secrets in its environment.
+
+        pytest and ruff take only the options in OPTIONS; every other argument, and every
+        option's value, must be a path (or text) that resolve() allows. The project's CLI takes
+        its own options, its values checked the same way.
+        """
         package = self.project.package
         if program not in ("pytest", "ruff", package):
             raise Refused(f"'{program}' is not allowed; run one of pytest, ruff, {package}")
         if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
             raise Refused("args must be a list of strings")
-        for arg in args:
-            self._check_argument(str(program), arg)
-        if program == "ruff" and "format" in args and not {"--check", "--diff"} & set(args):
-            raise Refused("ruff format may only check here (--check or --diff); use write_file")
-        module = str(program)
+        self._check_arguments(str(program), args)
         try:
-            done = self.project.run(
-                "-m", module, *args, timeout=timeout, env=scrubbed_environment()
-            )
+            env = scrubbed_environment()
+            done = self.project.run("-m", str(program), *args, timeout=timeout, env=env)
         except ToolError as exc:
             raise Refused(str(exc)) from None
         except (OSError, subprocess.SubprocessError) as exc:
             raise Refused(f"'{program}' could not start: {exc}") from None
-        output = clip(done.stdout + done.stderr)
-        return f"exit code {done.returncode}\n{output}"
+        return f"exit code {done.returncode}\n{done.stdout}{done.stderr}"
 
-    def _check_argument(self, program: str, arg: str) -> None:
-        if "\x00" in arg or len(arg) > 2000:
-            raise Refused("an argument holds a NUL byte or is over 2000 characters")
-        option = arg.split("=", 1)[0]
-        if option in REFUSED_OPTIONS.get(program, ()):
-            raise Refused(f"the option {option} is not allowed for {program}")
-        value = arg.split("=", 1)[-1]
-        if value.startswith(("/", "~")) or ".." in PurePosixPath(value).parts:
-            raise Refused(f"the argument '{arg}' leaves the project; use relative paths")
+    def _check_arguments(self, program: str, args: list[str]) -> None:
+        if program == "ruff":
+            if not args or args[0] not in RUFF_COMMANDS:
+                raise Refused("ruff runs as `ruff check ...` or `ruff format --check ...`")
+            if args[0] == "format" and not {"--check", "--diff"} & set(args):
+                raise Refused("ruff format may only check here (--check or --diff); use write_file")
+            args = args[1:]
+        allowed = OPTIONS.get(program)
+        takes_value = False
+        for arg in args:
+            if "\x00" in arg or len(arg) > 2000:
+                raise Refused("an argument holds a NUL byte or is over 2000 characters")
+            if takes_value:  # the value of the option before: text, checked as a path too
+                takes_value = False
+                self._check_value(arg)
+                continue
+            if arg.startswith("-") and allowed is not None:
+                name, _, value = arg.partition("=")
+                if name not in allowed:
+                    known = " ".join(sorted(allowed))
+                    raise Refused(
+                        f"{program} option '{name}' is not allowed here (allowed: {known})"
+                    )
+                takes_value = allowed[name] and not value
+                if value:
+                    self._check_value(value)
+                continue
+            self._check_value(arg.partition("=")[2] if arg.startswith("-") else arg)
+            if "=" in arg and not arg.startswith("-"):
+                self._check_value(arg.partition("=")[2])  # a config override: key=value
+
+    def _check_value(self, value: str) -> None:
+        """A value that may be a path must be one resolve() allows (node ids: the file part)."""
+        candidate = value.split("::", 1)[0].strip()
+        if candidate:
+            self.resolve(candidate)
 
 
 def clip(text: str, limit: int = OUTPUT_LIMIT) -> str:

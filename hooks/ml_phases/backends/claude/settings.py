@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..base import BackendError
 from .api import RetryPolicy
 
 DEFAULT_MODEL = "claude-sonnet-5-5"
@@ -30,8 +31,19 @@ class Settings:
         **limits: Any,
     ) -> Settings:
         """Given values first, then the project's answers (claude_model, budget_usd)."""
+        if budget_usd is None:
+            answer = answers.get("budget_usd", DEFAULT_BUDGET_USD)
+            try:
+                budget_usd = float(answer)
+            except (TypeError, ValueError):
+                budget_usd = -1.0
+            if not 0 < budget_usd < float("inf"):
+                raise BackendError(
+                    f"the budget_usd answer {answer!r} is not an amount above 0; fix it in"
+                    " .copier-answers.yml or give --budget-usd"
+                )
         return cls(
             model=model or str(answers.get("claude_model") or DEFAULT_MODEL),
-            budget_usd=budget_usd or float(answers.get("budget_usd") or DEFAULT_BUDGET_USD),
+            budget_usd=budget_usd,
             **limits,
         )

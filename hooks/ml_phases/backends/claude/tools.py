@@ -7,7 +7,6 @@ ends the run. Output is clipped and secrets are masked before the model sees it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,11 +45,12 @@ def definitions(package: str) -> list[dict[str, Any]]:
         },
         {
             "name": "search_files",
-            "description": "Search the project's text files for a regular expression.",
+            "description": "Find the lines of the project's text files that hold a text"
+            " (case-insensitive; plain text, not a regular expression).",
             "input_schema": {
                 "type": "object",
-                "properties": {"pattern": {"type": "string"}, "path": path},
-                "required": ["pattern"],
+                "properties": {"text": {"type": "string"}, "path": path},
+                "required": ["text"],
             },
         },
         {
@@ -66,7 +66,9 @@ def definitions(package: str) -> list[dict[str, Any]]:
             "name": "run_command",
             "description": (
                 f"Run pytest, ruff (check, or format --check/--diff) or the project CLI"
-                f" ({package} <command> ...) in the project folder, without a shell."
+                f" ({package} <command> ...) in the project folder, without a shell. pytest"
+                f" takes -q -v -x -s -k -m --tb --maxfail --durations and test paths; ruff takes"
+                f" --select --ignore --statistics --output-format and paths."
             ),
             "input_schema": {
                 "type": "object",
@@ -94,20 +96,28 @@ class Toolbox:
     written: set[str] = field(default_factory=set)
 
     def call(self, name: str, arguments: Any) -> tuple[str, bool]:
-        """The tool's text result and whether it is an error."""
-        if not isinstance(arguments, dict):
-            return "the tool input must be a JSON object", True
-        handler = getattr(self, f"_{name}", None) if name != SUBMIT else None
+        """The tool's text result and whether it is an error; never raises for bad input."""
+        handlers: dict[str, Callable[..., str]] = {
+            "list_files": self._list_files,
+            "read_file": self._read_file,
+            "search_files": self._search_files,
+            "write_file": self._write_file,
+            "run_command": self._run_command,
+        }
+        handler = handlers.get(name) if isinstance(name, str) else None
         if handler is None:
             return f"there is no tool '{name}'", True
+        if not isinstance(arguments, dict):
+            return "the tool input must be a JSON object", True
         try:
-            return redact(handler(**arguments)), False
+            text, error = handler(**arguments), False
         except Refused as exc:
-            return redact(f"refused: {exc}"), True
-        except (OSError, UnicodeDecodeError, re.error) as exc:
-            return redact(f"{name} failed: {exc}"), True
-        except (TypeError, ValueError) as exc:  # missing, unknown or mistyped arguments
-            return redact(f"bad arguments for {name}: {exc}"), True
+            text, error = f"refused: {exc}", True
+        except (TypeError, ValueError, OverflowError) as exc:  # missing or mistyped arguments
+            text, error = f"bad arguments for {name}: {exc}", True
+        except Exception as exc:  # an OS error, or anything else: the model hears of it
+            text, error = f"{name} failed: {type(exc).__name__}: {exc}", True
+        return clip(redact(text)), error  # masked before clipped: no half secret survives
 
     def _list_files(self, path: str = ".") -> str:
         folder, relative = self.sandbox.resolve(path)
@@ -129,21 +139,24 @@ class Toolbox:
         page = rows[first - 1 : first - 1 + max(min(int(lines), 2000), 1)]
         body = "\n".join(f"{first + i:>5}  {row}" for i, row in enumerate(page))
         end = first + len(page) - 1
-        return clip(f"{path}: lines {first}-{end} of {len(rows)}\n{body}")
+        return f"{path}: lines {first}-{end} of {len(rows)}\n{body}"
 
-    def _search_files(self, pattern: str, path: str = ".") -> str:
-        regex = re.compile(pattern)
+    def _search_files(self, text: str, path: str = ".") -> str:
+        """Lines holding the text, case-insensitively (plain text: no pattern can run away)."""
+        if not isinstance(text, str) or not text or len(text) > 200:
+            raise Refused("text must be 1 to 200 characters")
+        wanted = text.lower()
         folder, _ = self.sandbox.resolve(path)
         files = [folder] if folder.is_file() else self.sandbox.files(folder)
         matches: list[str] = []
         for file in files:
             try:
-                text = file.read_text(encoding="utf-8")
+                content = file.read_text(encoding="utf-8")
             except (UnicodeDecodeError, OSError):
                 continue  # binary or unreadable: not searched
             relative = file.relative_to(self.sandbox.root).as_posix()
-            for number, line in enumerate(text.splitlines(), 1):
-                if regex.search(line):
+            for number, line in enumerate(content.splitlines(), 1):
+                if wanted in line.lower():
                     matches.append(f"{relative}:{number}: {line.strip()[:300]}")
                     if len(matches) >= MAX_MATCHES:
                         return "\n".join(matches) + f"\n[stopped at {MAX_MATCHES} matches]"
