@@ -28,6 +28,7 @@ from ml_phases.backends.base import BackendError
 from ml_phases.backends.claude import Settings
 from ml_phases.backends.claude.api import RetryPolicy
 from ml_phases.backends.claude.pricing import Usage
+from ml_phases.changes import project_files
 from ml_phases.phases import phase
 from ml_phases.project import Project
 
@@ -251,7 +252,7 @@ def test_malicious_tool_calls_change_nothing_outside_the_agents_files(
         cwd=root,
         check=True,
     )
-    before = {p: (root / p).read_bytes() for p in _files(root)}
+    before = {p: (root / p).read_bytes() for p in project_files(root)}
     script_phases(api, 7)
     engineer, _, config_engineer = phase(7).agents
     attacks = [
@@ -305,7 +306,7 @@ def test_malicious_tool_calls_change_nothing_outside_the_agents_files(
     assert "ANTHROPIC_API_KEY" not in probe_run
     assert (outside / "target.py").read_text() == "untouched\n"
     assert not (root / ".git/hooks/pre-commit").exists()
-    changed = {p for p in _files(root) if (root / p).read_bytes() != before.get(p)}
+    changed = {p for p in project_files(root) if (root / p).read_bytes() != before.get(p)}
     allowed = {"src/churn/models.py", "src/churn/losses.py", "src/churn/metrics.py"}
     allowed |= {"configs/experiment.yaml", "tests/test_experiment.py"}
     assert changed - allowed - {p for p in changed if p.startswith("docs/adr/")} == set()
@@ -317,12 +318,6 @@ def test_malicious_tool_calls_change_nothing_outside_the_agents_files(
     kept = root / ".ml-flow/put-back/phase-07/src/churn/config.py"
     assert kept.read_text() == "changed by a test\n"
     assert not leaks(root, planted=("config.txt",))
-
-
-def _files(root: Path) -> list[str]:
-    from ml_phases.changes import project_files
-
-    return project_files(root)
 
 
 @pytest.mark.parametrize(

@@ -39,9 +39,9 @@ class Snapshot:
     def changed(self) -> list[str]:
         return [path for path, old in self.before.items() if _read(self.root / path) != old]
 
-    def restore(self) -> list[str]:
-        """Put every changed file back as it was; returns the paths restored."""
-        restored = self.changed()
+    def restore(self, only: list[str] | None = None) -> list[str]:
+        """Put every changed file (or only these) back as it was; returns the paths restored."""
+        restored = self.changed() if only is None else only
         for path in restored:
             target, old = self.root / path, self.before[path]
             if old is None:
@@ -175,8 +175,12 @@ GENERATED = frozenset(
 
 def project_files(root: Path, largest: int = 10_000_000) -> list[str]:
     """The project's own files (what git would track; up to `largest` bytes each)."""
-    listed = git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
-    if is_repository(root) and listed.returncode == 0:
+    listed = (
+        git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+        if is_repository(root)
+        else None
+    )
+    if listed is not None and listed.returncode == 0:
         paths = [path for path in listed.stdout.split("\0") if path]
     else:
         paths = [

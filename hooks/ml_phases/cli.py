@@ -102,7 +102,7 @@ def positive_int(text: str) -> int:
 def claude_settings(args: argparse.Namespace, root: Path) -> Settings | None:
     """The Claude settings from the flags and answers, when Claude fills the phases."""
     answers = Project.open(root).answers
-    if (args.backend or answers.get("agent_backend")) != "claude":
+    if engine.backend_name(args.backend, answers) != "claude":
         return None
     return Settings.from_answers(
         answers,

@@ -172,6 +172,11 @@ def _decide(
     return path, seconds, commit(root, paths, f"Phase {number} of 12: {spec.name}")
 
 
+def backend_name(given: str | None, answers: dict) -> str:
+    """The backend asked for, else the project's `agent_backend` answer, else offline."""
+    return given or str(answers.get("agent_backend") or "offline")
+
+
 def _backend(
     name: str, claude: ClaudeSettings | None, answers: dict, say: Callable[[str], None]
 ) -> Decide:
@@ -222,7 +227,7 @@ def run(
         raise EngineError(f"--from {start} --to {stop} is not a range within 1-{len(PHASES)}")
     project = Project.open(root)
     answers = dict(project.answers)
-    backend = backend or str(answers.get("agent_backend") or "offline")
+    backend = backend_name(backend, answers)
     decide = _backend(backend, claude, answers, say)
     with run_state.locked(root):
         put_back_cut_off_phases(root, say)

@@ -36,21 +36,23 @@ class Transcript:
     secrets: list[str] = field(default_factory=secret_values)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    def __post_init__(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+
     def write(self, event: str, **data: Any) -> None:
-        line = json.dumps({"time": round(time.time(), 3), "event": event, **_masked(data, self)})
-        with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as file:
-                file.write(line + "\n")
+        masked = _masked(data, self.secrets)
+        line = json.dumps({"time": round(time.time(), 3), "event": event, **masked})
+        with self._lock, self.path.open("a", encoding="utf-8") as file:
+            file.write(line + "\n")
 
 
-def _masked(value: Any, transcript: Transcript) -> Any:
+def _masked(value: Any, secrets: list[str]) -> Any:
     if isinstance(value, str):
-        return redact(value, transcript.secrets)
+        return redact(value, secrets)
     if isinstance(value, dict):
-        return {key: _masked(item, transcript) for key, item in value.items()}
+        return {key: _masked(item, secrets) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_masked(item, transcript) for item in value]
+        return [_masked(item, secrets) for item in value]
     return value
 
 

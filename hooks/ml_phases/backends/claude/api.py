@@ -34,7 +34,7 @@ class RetryPolicy:
     request_timeout_s: float = 600.0
 
 
-def client(base_url: str | None = None) -> Any:
+def client() -> Any:
     """An SDK client from the environment (ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN, and
     ANTHROPIC_BASE_URL for gateways); BackendError when the SDK or a key is missing."""
     try:
@@ -49,7 +49,7 @@ def client(base_url: str | None = None) -> Any:
             "the claude backend needs ANTHROPIC_API_KEY in the environment (or use --backend"
             " offline)"
         )
-    return anthropic.Anthropic(max_retries=0, base_url=base_url)
+    return anthropic.Anthropic(max_retries=0)
 
 
 def wait_seconds(attempt: int, headers: Any, policy: RetryPolicy, rng: random.Random) -> float:

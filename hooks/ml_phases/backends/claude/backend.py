@@ -1,8 +1,8 @@
 """The Claude backend: each agent of a phase is a tool-using Claude conversation.
 
 Steps run in order and the agents of a step run concurrently (phase 5's fact-checkers start
-after its architects and read their reports). Agents write only their own files; anything a
-command changed outside them is put back when the phase ends. Reports are merged into the
+after its architects and read their reports). Agents write only their own files; any project
+file that no agent wrote is put back when the phase ends. Reports are merged into the
 phase's ADR with the tokens and dollars the phase used. The gate (phase 6) has no agents: it
 puts the design of phases 1-5 to the user, as in the offline backend.
 """
@@ -23,7 +23,7 @@ from ...changes import Snapshot, project_files
 from ...phases import Agent, Phase, phase
 from ..base import CANDIDATES, TOKEN_KINDS, BackendError, Context, PhaseIncomplete, Report
 from . import api, prompts, report
-from .agent import AgentRun, Transcript, converse
+from .agent import CACHE, AgentRun, Transcript, converse
 from .limits import Budget, Limits
 from .pricing import UnknownModel, Usage, price
 from .sandbox import Sandbox
@@ -140,7 +140,7 @@ class ClaudeBackend:
         )
         system = [
             {"type": "text", "text": prompts.system_prompt(agent.role)},
-            {"type": "text", "text": inputs, "cache_control": {"type": "ephemeral"}},
+            {"type": "text", "text": inputs, "cache_control": CACHE},
         ]
         messages = api.Messages(
             self.client,
@@ -198,21 +198,15 @@ def _put_back(root: Path, number: int, guard: Snapshot, written: set[str]) -> st
     """Undo what commands did to the project's files (an agent's own writes stay): restore
     changed files and remove new ones, keeping their contents under .ml-flow/put-back/ (an
     edit a user made meanwhile is moved aside, never lost)."""
-    before = set(guard.before)
-    added = [p for p in project_files(root) if p not in before and p not in written]
-    moved = [*(p for p in guard.changed() if p not in written), *added]
+    added = [p for p in project_files(root) if p not in guard.before]
+    guard.before.update(dict.fromkeys(added))  # new files: absent before the phase
+    moved = [path for path in guard.changed() if path not in written]
     keep = root / ".ml-flow" / "put-back" / f"phase-{number:02d}"
     for path in moved:
         if (root / path).is_file():
             (keep / path).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(root / path, keep / path)
-    for path in moved:
-        old = guard.before.get(path)
-        if old is None:
-            (root / path).unlink(missing_ok=True)
-        else:
-            (root / path).parent.mkdir(parents=True, exist_ok=True)
-            (root / path).write_bytes(old)
+    guard.restore(moved)
     if not moved:
         return ""
     return ", ".join(moved) + f" (as they were changed: {keep.relative_to(root)}/)"

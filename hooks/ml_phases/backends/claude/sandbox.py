@@ -155,20 +155,18 @@ class Sandbox:
                 takes_value = False
                 self._check_value(arg)
                 continue
-            if arg.startswith("-") and allowed is not None:
-                name, _, value = arg.partition("=")
+            name, _, value = arg.partition("=")
+            if not arg.startswith("-"):
+                self._check_value(arg)  # a path, a test id, or a config override key=value
+            elif allowed is not None:
                 if name not in allowed:
                     known = " ".join(sorted(allowed))
                     raise Refused(
                         f"{program} option '{name}' is not allowed here (allowed: {known})"
                     )
                 takes_value = allowed[name] and not value
-                if value:
-                    self._check_value(value)
-                continue
-            self._check_value(arg.partition("=")[2] if arg.startswith("-") else arg)
-            if "=" in arg and not arg.startswith("-"):
-                self._check_value(arg.partition("=")[2])  # a config override: key=value
+            if value:
+                self._check_value(value)
 
     def _check_value(self, value: str) -> None:
         """A value that may be a path must be one resolve() allows (node ids: the file part)."""
