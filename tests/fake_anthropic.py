@@ -58,10 +58,14 @@ class FakeAPI:
     scripts: dict[str, list[Any]] = field(default_factory=dict)  # replies (block lists) or Faults
     faults: list[Fault] = field(default_factory=list)
     latency: float = 0.0
+    together: int = 1  # hold each request until this many are in flight (5 s at most)
+    most_in_flight: int = 0  # the most requests the server held at once
     requests: list[dict[str, Any]] = field(default_factory=list)
     url: str = ""
     _seen_prefixes: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _in_flight: int = 0
+    _arrived: threading.Condition = field(default_factory=threading.Condition)
 
     def reply(self, body: dict[str, Any]) -> tuple[int, dict[str, str], str]:
         with self._lock:
@@ -124,8 +128,15 @@ def handler_for(api: FakeAPI) -> type[BaseHTTPRequestHandler]:
             body = json.loads(self.rfile.read(size))
             with api._lock:
                 api.requests.append({"path": self.path, "headers": dict(self.headers), **body})
+            with api._arrived:  # concurrency shows as requests held at the same time
+                api._in_flight += 1
+                api.most_in_flight = max(api.most_in_flight, api._in_flight)
+                api._arrived.notify_all()
+                api._arrived.wait_for(lambda: api._in_flight >= api.together, timeout=5)
             time.sleep(api.latency)
             status, headers, payload = api.reply(body)
+            with api._arrived:
+                api._in_flight -= 1
             data = payload.encode()
             try:
                 self.send_response(status)
