@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,3 +59,49 @@ def rendered_files(project: Path) -> list[str]:
 def default_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One default render shared by the tests that only read it."""
     return render(tmp_path_factory.mktemp("default") / "project")
+
+
+# markdownlint-cli2 (node) lints what the engine writes with the generated project's own config.
+MARKDOWNLINT_VERSION = "0.22.1"
+MARKDOWNLINT_CONFIG = ROOT / "template/.markdownlint-cli2.yaml"
+
+
+@pytest.fixture(scope="session")
+def markdownlint() -> Callable[[list[Path]], subprocess.CompletedProcess[str]]:
+    """Lint Markdown files with markdownlint-cli2 and the template's config.
+
+    The tool is installed once with npm into .venv/node (git-ignored, rebuilt with .venv);
+    only where npm itself is missing is the test skipped.
+    """
+    prefix = ROOT / ".venv/node"
+    binary = prefix / "node_modules/.bin/markdownlint-cli2"
+    if not binary.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.skip("npm is not installed, so markdownlint-cli2 cannot be")
+        subprocess.run(
+            [
+                npm,
+                "install",
+                "--no-save",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+                str(prefix),
+                f"markdownlint-cli2@{MARKDOWNLINT_VERSION}",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+
+    def lint(paths: list[Path]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(binary), "--config", str(MARKDOWNLINT_CONFIG), *map(str, paths)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    return lint

@@ -276,7 +276,7 @@ def test_a_capsule_s_data_answers_reach_the_experiment_and_later_runs(
 
 def test_a_ruff_that_cannot_run_is_an_error_not_a_clean_review(project: dict) -> None:
     project["outputs"]["ruff check"] = subprocess.CompletedProcess([], 2, "", "bad config")
-    with pytest.raises(ToolError, match="ruff could not check the project: bad config"):
+    with pytest.raises(ToolError, match="ruff check could not check the project: bad config"):
         engine.run(project["root"])
     assert 10 not in adr.records(project["root"] / "docs/adr")
 

@@ -7,6 +7,9 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 from ml_phases import review
+from ml_phases.backends.offline.common import Context
+from ml_phases.backends.offline.validate import ruff_findings
+from ml_phases.project import Project, ToolError
 
 BAD = {
     "eval-mode": (
@@ -116,3 +119,35 @@ def test_the_templates_own_code_has_no_findings() -> None:
     package = ROOT / "template/src/{{package_name}}"
     paths = sorted(path.name for path in package.glob("*.py"))
     assert review.reported(review.review(package, paths)) == []
+
+
+def ruff_project(root: Path, source: str) -> Context:
+    """A project whose one module holds `source`, checked by the real ruff of this venv."""
+    (root / "src/churn").mkdir(parents=True)
+    (root / "tests").mkdir()
+    (root / "src/churn/model.py").write_text(source)
+    (root / ".copier-answers.yml").write_text("package_name: churn\n")
+    (root / "pyproject.toml").write_text('[tool.ruff.lint]\nselect = ["F"]\n')
+    return Context(Project.open(root), {})
+
+
+def test_an_unformatted_file_is_a_finding_with_current_ruff(tmp_path: Path) -> None:
+    """ruff 0.17 says `unformatted: File would be reformatted`, not `Would reformat:`; the
+    review reads ruff's JSON instead of its prose."""
+    ctx = ruff_project(tmp_path, 'x = {  "a":1}\n')
+    found = ruff_findings(ctx)
+    assert [(f.rule, f.path, f.line) for f in found] == [
+        ("ruff format (safe fix)", "src/churn/model.py", 1)
+    ]
+
+
+def test_a_lint_finding_comes_with_its_line(tmp_path: Path) -> None:
+    ctx = ruff_project(tmp_path, "import os\n\n\nx = 1\n")
+    assert [(f.rule, f.line) for f in ruff_findings(ctx)] == [("ruff F401 (safe fix)", 1)]
+
+
+def test_a_ruff_that_cannot_check_is_an_error_not_zero_findings(tmp_path: Path) -> None:
+    ctx = ruff_project(tmp_path, "x = 1\n")
+    (tmp_path / "pyproject.toml").write_text("[tool.ruff]\nline-length = 'wide'\n")  # invalid
+    with pytest.raises(ToolError, match="ruff check could not check the project"):
+        ruff_findings(ctx)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import FAST, MARKERS, ROOT, render, rendered_files
+from conftest import FAST, MARKDOWNLINT_VERSION, MARKERS, ROOT, render, rendered_files
 from pytest_copie.plugin import Copie
 
 QUESTIONS = yaml.safe_load((ROOT / "copier.yml").read_text().split("\n---")[0])
@@ -24,6 +24,7 @@ BASE_FILES = [
     ".copier-answers.yml",
     ".github/workflows/ci.yml",
     ".gitignore",
+    ".markdownlint-cli2.yaml",
     ".pre-commit-config.yaml",
     "Makefile",
     "README.md",
@@ -155,3 +156,20 @@ def test_odd_answers_stay_valid_python_toml_and_yaml(tmp_path: Path) -> None:
     init = project / "src/my_model/__init__.py"
     compile(init.read_text(), str(init), "exec")
     assert ruff("check", "--no-cache", project).returncode == 0
+
+
+def test_rendered_markdown_passes_markdownlint(default_project: Path, markdownlint) -> None:
+    """The pre-commit hook lints every Markdown file with the project's own config."""
+    linted = markdownlint(sorted(default_project.rglob("*.md")))
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+
+
+def test_pre_commit_pins_the_tested_linters(default_project: Path) -> None:
+    hooks = yaml.safe_load((default_project / ".pre-commit-config.yaml").read_text())["repos"]
+    revs = {repo["repo"].rsplit("/", 1)[-1]: repo["rev"] for repo in hooks}
+    assert revs["markdownlint-cli2"] == f"v{MARKDOWNLINT_VERSION}"
+    dev = tomllib.loads((default_project / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]["dev"]
+    assert "ruff>=0.17,<0.18" in dev
+    assert revs["ruff-pre-commit"].startswith("v0.17.")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,8 @@ INDEX_HEADER = """# Architecture Decision Records
 One record per design phase, in [MADR 4](https://adr.github.io/madr/) format, numbered in the
 order the decisions were made. The phase engine (`ml-phases`) writes them and keeps this index.
 
-| # | Decision | Status | Phase |
-|---|----------|--------|-------|
 """
+INDEX_COLUMNS = ("#", "Decision", "Status", "Phase")
 
 
 class _PlainDumper(yaml.SafeDumper):
@@ -83,6 +83,17 @@ def slugify(text: str) -> str:
 
 def filename(record: Record) -> str:
     return f"{record.number:04d}-{slugify(record.title)}.md"
+
+
+def table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """A Markdown table in one style (`| a |` cells, `| --- |` delimiters), so markdownlint's
+    table rules (MD055, MD056, MD060) pass; a `|` inside a cell is escaped."""
+
+    def line(cells: Sequence[object]) -> str:
+        text = (str(cell).replace("|", "\\|").replace("\n", " ") for cell in cells)
+        return "| " + " | ".join(text) + " |"
+
+    return "\n".join([line(header), line(["---"] * len(header)), *map(line, rows)])
 
 
 def _bullets(items: list[str]) -> str:
@@ -238,10 +249,8 @@ def write_index(folder: Path) -> Path:
         try:
             record = parse(path.read_text(encoding="utf-8"))
         except RecordError as exc:
-            rows.append(f"| {number} | [{path.name}]({path.name}) (unreadable: {exc}) | ? | ? |")
+            rows.append((number, f"[{path.name}]({path.name}) (unreadable: {exc})", "?", "?"))
             continue
         phase = record.flow.get("phase", "")
-        rows.append(f"| {number} | [{record.title}]({path.name}) | {record.status} | {phase} |")
-    return atomic_write(
-        folder / "README.md", INDEX_HEADER + "\n".join(rows) + ("\n" if rows else "")
-    )
+        rows.append((number, f"[{record.title}]({path.name})", record.status, phase))
+    return atomic_write(folder / "README.md", INDEX_HEADER + table(INDEX_COLUMNS, rows) + "\n")

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from ...adr import Option, records
+from ...adr import Option, records, table
 from ...changes import Workspace
 from ...project import TestRun
 from .common import CANDIDATES, Context, Report, fmt
@@ -111,8 +111,9 @@ def model_implementation(ctx: Context) -> Report:
     )
     tests = workspace(ctx).verify()
     model = changes["model.name"]
-    rows = "\n".join(
-        f"| `{key}` | {_get(default, key)} | {value} |" for key, value in changes.items()
+    rows = table(
+        ("key", "default", "experiment"),
+        [(f"`{key}`", _get(default, key), value) for key, value in changes.items()],
     )
     return Report(
         title=f"Model implementation: the experiment config for {model}",
@@ -121,7 +122,6 @@ def model_implementation(ctx: Context) -> Report:
             " which `models.py` already implements and phase 4 cross-validated through the same"
             " code. What the design"
             f" changes from the defaults is in `{EXPERIMENT}`:\n\n"
-            "| key | default | experiment |\n|---|---|---|\n"
             f"{rows}\n\n"
             f"`tests/test_experiment.py` pins these values and checks the columns the config"
             f" names exist in the data. {tests_line(tests)}"
@@ -201,9 +201,12 @@ def training_implementation(ctx: Context) -> Report:
     checkpoints = sorted(p.name for p in (ctx.project.root / run).glob("*.pt"))
     tests = workspace(ctx).verify()
     rows = first["rows"]
-    table = "\n".join(
-        f"| {name} | {s['epochs_run']} | {fmt(s[metric])} | {seconds:.1f} | {s['tracking']} |"
-        for name, s, seconds in (("a", first, first_s), ("b", second, second_s))
+    runs = table(
+        ("run", "epochs", metric, "seconds (process included)", "tracking"),
+        [
+            (name, s["epochs_run"], fmt(s[metric]), f"{seconds:.1f}", s["tracking"])
+            for name, s, seconds in (("a", first, first_s), ("b", second, second_s))
+        ],
     )
     return Report(
         title=f"Training implementation: {first['model']} trains and repeats exactly"
@@ -213,9 +216,7 @@ def training_implementation(ctx: Context) -> Report:
             f"Two short runs of `{EXPERIMENT}` with the same seed, under `{SMOKE}/`"
             f" (rows: {rows['train']} train, {rows['val']} validation, {rows['test']} test;"
             f" data fingerprint `{first['data_fingerprint']}`):\n\n"
-            f"| run | epochs | {metric} | seconds (process included) | tracking |\n"
-            "|---|---|---|---|---|\n"
-            f"{table}\n\n"
+            f"{runs}\n\n"
             f"Checkpoints written: {', '.join(checkpoints) or 'none (not an mlp)'}."
             f" {tests_line(tests)}"
         ),

@@ -11,7 +11,8 @@ import math
 import os
 from typing import Any
 
-from ...adr import Option
+from ...adr import Option, table
+from . import tradeoffs
 from .common import CANDIDATES, Context, Report, fmt, limit
 
 SIMPLICITY = ("baseline", "pragmatic", "sota")  # ties go to the earlier one
@@ -114,8 +115,9 @@ def data_architecture(ctx: Context) -> Report:
     missing = [c for c in features if c["missing"]]
     rows_with_gaps = max((c["missing"] for c in missing), default=0)
     share = rows_with_gaps / profile["rows"]
-    schema = "\n".join(
-        f"| {c['name']} | {c['dtype']} | {c['missing']} | {c['unique']} |" for c in features
+    schema = table(
+        ("feature", "type", "missing", "distinct"),
+        [(c["name"], c["dtype"], c["missing"], c["unique"]) for c in features],
     )
     return Report(
         title="Data architecture: feature schema and preprocessing",
@@ -123,7 +125,7 @@ def data_architecture(ctx: Context) -> Report:
             f"`{ctx.answers['data_source']}`: {profile['rows']} rows, {len(numeric)} numeric and"
             f" {len(text)} categorical features, {profile['missing_cells']} missing cells,"
             f" {profile['duplicate_rows']} duplicate rows, {profile['memory_mb']} MB in memory."
-            f"\n\n| feature | type | missing | distinct |\n|---|---|---|---|\n{schema}"
+            f"\n\n{schema}"
         ),
         drivers=[
             "preprocessing must be fitted on training rows only",
@@ -176,7 +178,9 @@ def risk_assessment(ctx: Context) -> Report:
     risks = report["risks"]
     kinds = {risk["kind"] for risk in risks}
     split, split_column = split_scheme(risks, ctx.answers["task_type"])
-    table = "\n".join(f"| {r['severity']} | {r['kind']} | {r['message']} |" for r in risks)
+    found = table(
+        ("severity", "risk", "finding"), [(r["severity"], r["kind"], r["message"]) for r in risks]
+    )
     scores = report["single_feature_scores"]
     strongest = max(scores.items(), key=lambda item: item[1]) if scores else ("none", float("nan"))
     return Report(
@@ -184,12 +188,7 @@ def risk_assessment(ctx: Context) -> Report:
         context=(
             f"Measured on {report['rows']} rows by `risks`. Strongest single feature:"
             f" `{strongest[0]}` at {fmt(strongest[1])} on held-out rows (leakage is suspected"
-            " at 0.99)."
-            + (
-                f"\n\n| severity | risk | finding |\n|---|---|---|\n{table}"
-                if risks
-                else "\n\nNo risk crossed its threshold."
-            )
+            " at 0.99)." + (f"\n\n{found}" if risks else "\n\nNo risk crossed its threshold.")
         ),
         drivers=[
             "no row may inform both training and evaluation",
@@ -276,40 +275,68 @@ def choose(ctx: Context, bakeoff: dict[str, Any], excluded: set[str]) -> tuple[s
     return best, f"it has the best mean {bakeoff['metric']} among the candidates that qualify"
 
 
+def trade(ctx: Context, field: tradeoffs.Field, chosen: str, excluded: set[str]) -> str:
+    """What the choice is for, when it is not the best mean: the reason a reader weighs the gap
+    against."""
+    top, _ = field.gap(chosen)
+    problem = _eligible(ctx, field.results[top]) or (
+        "rejected at the design gate" if top in excluded else None
+    )
+    if problem:
+        return f"a model that qualifies ({top}: {problem})"
+    readable = " a person can read" if tradeoffs.READABLE[CANDIDATES[chosen]][0] else ""
+    return f"a simpler model{readable}, as interpretability is preferred"
+
+
+def candidate_options(ctx: Context, field: tradeoffs.Field, excluded: set[str]) -> list[Option]:
+    """The three candidates as options, each with its measured pros and cons."""
+    options = []
+    for name, model in CANDIDATES.items():
+        r = field.results[name]
+        pros, cons = tradeoffs.assess(field, name)
+        problem = _eligible(ctx, r) or ("rejected at the design gate" if name in excluded else None)
+        summary = (
+            f"{model}: {field.metric} {fmt(r['mean'])} ± {fmt(r['std'])} over"
+            f" {len(r.get('folds') or []) or 'the'} folds"
+        )
+        options.append(Option(name, summary, pros, [problem, *cons] if problem else cons))
+    return options
+
+
 def model_architecture(ctx: Context) -> Report:
     bakeoff = ctx.project.cli("bakeoff", *ctx.overrides())
     excluded = ctx.excluded
     chosen, rule = choose(ctx, bakeoff, excluded)
-    by_model = {r["model"]: r for r in bakeoff["results"]}
-    rows, options = [], []
-    for name, model in CANDIDATES.items():
-        r = by_model[model]
-        problem = _eligible(ctx, r) or ("rejected at the design gate" if name in excluded else None)
-        rows.append(
-            f"| {name} | {model} | {fmt(r['mean'])} ± {fmt(r['std'])} | {r['fit_seconds']:.2f}"
-            f" | {r['latency_ms_single_row']:.2f} | {r['size_kb']:.1f} |"
-        )
-        options.append(
-            Option(
+    field = tradeoffs.Field.of(bakeoff, ctx.facts[1]["baseline"])
+    results = table(
+        (
+            "candidate",
+            "model",
+            f"{bakeoff['metric']} mean ± std",
+            "fit s",
+            "latency ms (1 row)",
+            "size KB",
+        ),
+        [
+            (
                 name,
-                f"{model}: {bakeoff['metric']} {fmt(r['mean'])} ± {fmt(r['std'])} over"
-                f" {bakeoff['folds']} folds",
-                [
-                    f"fit in {r['fit_seconds']:.2f} s",
-                    f"{r['latency_ms_single_row']:.2f} ms per row",
-                ],
-                [problem] if problem else [],
+                model,
+                f"{fmt(r['mean'])} ± {fmt(r['std'])}",
+                f"{r['fit_seconds']:.2f}",
+                f"{r['latency_ms_single_row']:.2f}",
+                f"{r['size_kb']:.1f}",
             )
-        )
+            for name, model in CANDIDATES.items()
+            for r in [field.results[name]]
+        ],
+    )
+    good, bad = tradeoffs.given_up(field, chosen, trade(ctx, field, chosen, excluded))
     inputs = "\n\n".join(f"Rejected before: {reason}" for reason in ctx.rejections)
     return Report(
         title=f"Model architecture: {chosen} ({CANDIDATES[chosen]})",
         context=(
             f"Three candidates cross-validated with {bakeoff['folds']} folds on"
-            f" {bakeoff['rows']} non-test rows by `bakeoff`:\n\n"
-            "| candidate | model | " + bakeoff["metric"] + " mean ± std | fit s |"
-            " latency ms (1 row) | size KB |\n|---|---|---|---|---|---|\n"
-            + "\n".join(rows)
+            f" {bakeoff['rows']} non-test rows by `bakeoff`:\n\n{results}"
             + (f"\n\n{inputs}" if inputs else "")
         ),
         drivers=[
@@ -319,14 +346,21 @@ def model_architecture(ctx: Context) -> Report:
             limit("latency limit", ctx.answers.get("max_latency_ms"), "ms"),
             limit("size limit", ctx.answers.get("max_model_mb"), "MB"),
         ],
-        options=options,
+        options=candidate_options(ctx, field, excluded),
         chosen=chosen,
         because=rule + ".",
+        good=good,
+        bad=bad,
         confirmation="Phase 11 trains it fully and evaluates it on the held-out rows.",
         more="Rule: drop candidates that break a constraint or were rejected at the gate; take"
         " the best mean; with interpretability preferred, take the simplest candidate within one"
-        " standard deviation of the best.",
-        facts={"chosen": chosen, "model": CANDIDATES[chosen], "bakeoff": bakeoff},
+        " standard deviation of the best. Each option's pros and cons compare it with the best"
+        " candidate on that measure.",
+        facts={
+            "chosen": chosen,
+            "model": CANDIDATES[chosen],
+            "bakeoff": bakeoff,
+        },
     )
 
 
@@ -381,8 +415,9 @@ def infrastructure_design(ctx: Context) -> Report:
         ),
     ]
     failed = [name for name, passed, _ in checks if not passed]
-    table = "\n".join(
-        f"| {name} | {'pass' if ok else 'FAIL'} | {why} |" for name, ok, why in checks
+    checked = table(
+        ("check", "result", "evidence"),
+        [(name, "pass" if ok else "FAIL", why) for name, ok, why in checks],
     )
     return Report(
         title="Infrastructure design: tracking, checkpoints, in-memory batches",
@@ -396,7 +431,7 @@ def infrastructure_design(ctx: Context) -> Report:
             f" (16 to the default {default['train']['batch_size']}). A step holds about"
             f" {step_kb:.0f} KB of activations ({units} units a row), so memory does not"
             " limit the batch."
-            f"\n\nFact-checks:\n\n| check | result | evidence |\n|---|---|---|\n{table}"
+            f"\n\nFact-checks:\n\n{checked}"
         ),
         drivers=["runs must be reproducible and resumable", f"tracking: {tracking}"],
         options=[
@@ -436,18 +471,14 @@ def infrastructure_design(ctx: Context) -> Report:
 
 def design_approval(ctx: Context) -> Report:
     model = ctx.facts[4]
-    bakeoff = model["bakeoff"]
+    field = tradeoffs.Field.of(model["bakeoff"], ctx.facts[1]["baseline"])
     failed = ctx.facts[5]["failed_checks"]
-    by_model = {r["model"]: r for r in bakeoff["results"]}
-    options = [
-        Option(
-            name,
-            f"{CANDIDATES[name]}: {bakeoff['metric']} {fmt(by_model[CANDIDATES[name]]['mean'])}",
-            ["recommended by Phase 4"] if name == model["chosen"] else [],
-            [],
-        )
-        for name in CANDIDATES
-    ]
+    options = candidate_options(ctx, field, ctx.excluded)
+    for option in options:
+        if option.name == model["chosen"]:
+            option.pros.insert(0, "recommended by Phase 4")
+    reason = trade(ctx, field, model["chosen"], ctx.excluded)
+    good, bad = tradeoffs.given_up(field, model["chosen"], reason)
     return Report(
         title=f"Design approval: {model['chosen']} ({model['model']})",
         context=(
@@ -463,6 +494,8 @@ def design_approval(ctx: Context) -> Report:
         options=options,
         chosen=model["chosen"],
         because="Phase 4 recommends it by the rule stated there.",
+        good=good,
+        bad=bad,
         confirmation="Recorded when the user approves.",
         facts={"recommended": model["chosen"]},
         status="proposed",

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ... import review
-from ...adr import Option, parse, records
+from ...adr import Option, parse, records, table
 from ...project import ToolError
 from .build import EXPERIMENT, workspace
 from .common import CANDIDATES, Context, Report, fmt
@@ -25,38 +25,41 @@ MODEL_CARD = "docs/model_card.md"
 LINTED = ("src", "tests")
 
 
-def ruff_findings(ctx: Context) -> list[review.Finding]:
-    """ruff's lint and format checks, as findings (ruff's rules are exact: confidence 95)."""
-    project = ctx.project
-    checked = project.run("-m", "ruff", "check", "--output-format", "json", "--exit-zero", *LINTED)
-    try:  # with --exit-zero, only a ruff that could not run exits non-zero
-        violations = json.loads(checked.stdout) if checked.returncode == 0 else None
+def _ruff_json(ctx: Context, *args: str) -> list[dict[str, Any]]:
+    """ruff's violations as JSON. Exit code 1 with violations is a finding (`format --check`
+    exits 1 when a file would be reformatted); any other failure, or output that is not a JSON
+    list, means ruff could not check, which is an error, never "no findings"."""
+    done = ctx.project.run("-m", "ruff", *args, "--output-format", "json", *LINTED)
+    try:
+        violations = json.loads(done.stdout or "[]") if done.returncode in (0, 1) else None
     except ValueError:
         violations = None
-    if violations is None:
-        reason = (checked.stderr.strip().splitlines() or [f"exit code {checked.returncode}"])[-1]
-        raise ToolError(f"ruff could not check the project: {reason}")
-    findings = [
-        review.Finding(
-            f"ruff {item['code']}" + (" (safe fix)" if _safe(item) else ""),
-            "code quality",
-            Path(item["filename"]).resolve().relative_to(project.root).as_posix(),
-            item["location"]["row"],
-            item["message"],
-            95,
+    if not isinstance(violations, list) or (done.returncode == 1 and not violations):
+        reason = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
+        raise ToolError(f"ruff {args[0]} could not check the project: {reason}")
+    return violations
+
+
+def ruff_findings(ctx: Context) -> list[review.Finding]:
+    """ruff's lint and format checks, read from its JSON output (its rules are exact:
+    confidence 95)."""
+    root = ctx.project.root
+
+    def finding(item: dict[str, Any], rule: str, message: str) -> review.Finding:
+        path = Path(item["filename"]).resolve().relative_to(root).as_posix()
+        return review.Finding(rule, "code quality", path, item["location"]["row"], message, 95)
+
+    linted = [
+        finding(
+            item, f"ruff {item['code']}" + (" (safe fix)" if _safe(item) else ""), item["message"]
         )
-        for item in violations
+        for item in _ruff_json(ctx, "check", "--exit-zero")
     ]
-    formatted = project.run("-m", "ruff", "format", "--check", *LINTED)
-    for line in formatted.stdout.splitlines():
-        if line.startswith("Would reformat: "):
-            path = line.removeprefix("Would reformat: ").strip()
-            findings.append(
-                review.Finding(
-                    "ruff format (safe fix)", "code quality", path, 1, "not formatted", 95
-                )
-            )
-    return findings
+    unformatted = [
+        finding(item, "ruff format (safe fix)", "not formatted")
+        for item in _ruff_json(ctx, "format", "--check")
+    ]
+    return linted + unformatted
 
 
 def _safe(item: dict[str, Any]) -> bool:
@@ -79,8 +82,9 @@ def quality_review(ctx: Context) -> Report:
     hidden = len(found) - len(shown)
     areas = ("code quality", "ML practice", "performance")
     counts = {area: sum(f.area == area for f in shown) for area in areas}
-    table = "\n".join(
-        f"| {f.area} | `{f.where}` | {f.rule} | {f.confidence} | {f.message} |" for f in shown
+    listed = table(
+        ("reviewer", "where", "rule", "confidence", "finding"),
+        [(f.area, f"`{f.where}`", f.rule, f.confidence, f.message) for f in shown],
     )
     return Report(
         title=f"Quality review: {len(shown)} finding{'' if len(shown) == 1 else 's'} at"
@@ -90,12 +94,7 @@ def quality_review(ctx: Context) -> Report:
             " ML practice and performance (the engine's review rules on `src/`:"
             " evaluation without model.eval() or no_grad, a fit before the split, unseeded"
             " randomness, a host sync in the training step).\n\n"
-            + (
-                "| reviewer | where | rule | confidence | finding |\n|---|---|---|---|---|\n"
-                + table
-                if shown
-                else "No finding reached the threshold."
-            )
+            + (listed if shown else "No finding reached the threshold.")
             + (
                 f"\n\n{hidden} findings below confidence {review.THRESHOLD} are not reported."
                 if hidden
@@ -141,11 +140,18 @@ def fixes_and_verification(ctx: Context) -> Report:
     report = project.cli("evaluate", "--run", summary["run_dir"], config=EXPERIMENT)
     metric, value, beats = report["primary_metric"], report["primary"], report["beats_baseline"]
     level = f"{report['confidence']:.0%}"
-    rows = "\n".join(
-        f"| {name} | {fmt(v['value'])} | [{fmt(v['low'])}, {fmt(v['high'])}] |"
-        f" {fmt(v['baseline'])} | {v['delta']:+.4f} [{v['delta_low']:+.4f},"
-        f" {v['delta_high']:+.4f}] |"
-        for name, v in report["metrics"].items()
+    rows = table(
+        ("metric", "value", "interval", "dummy baseline", "difference [interval]"),
+        [
+            (
+                name,
+                fmt(v["value"]),
+                f"[{fmt(v['low'])}, {fmt(v['high'])}]",
+                fmt(v["baseline"]),
+                f"{v['delta']:+.4f} [{v['delta_low']:+.4f}, {v['delta_high']:+.4f}]",
+            )
+            for name, v in report["metrics"].items()
+        ],
     )
     verdict = "accept the model" if beats else "do not accept yet"
     return Report(
@@ -161,8 +167,6 @@ def fixes_and_verification(ctx: Context) -> Report:
             f" `{summary['run_dir']}`, {summary['tracking']}.\n\n"
             f"Held-out evaluation on {report['rows']} test rows, {level} bootstrap intervals,"
             " against the dummy baseline on the same rows:\n\n"
-            "| metric | value | interval | dummy baseline | difference [interval] |\n"
-            "|---|---|---|---|---|\n"
             f"{rows}"
         ),
         drivers=[
@@ -220,9 +224,12 @@ def summary(ctx: Context) -> Report:
     (root / MODEL_CARD).write_text(card, encoding="utf-8")
     approved = ctx.approved or ctx.facts[4]["chosen"]
     value = done["evaluation"]["metrics"][ctx.metric]
-    table = "\n".join(
-        f"| {n} | [{record.title}](./{name}) | {record.chosen} |"
-        for n, (record, name) in sorted(decisions.items())
+    decided = table(
+        ("#", "decision", "chosen"),
+        [
+            (n, f"[{record.title}](./{name})", record.chosen)
+            for n, (record, name) in sorted(decisions.items())
+        ],
     )
     steps = next_steps(ctx)
     return Report(
@@ -230,8 +237,7 @@ def summary(ctx: Context) -> Report:
         f" {ctx.metric} {fmt(value['value'])}",
         context=(
             f"Goal: {ctx.answers.get('goal') or 'not stated'}\n\n"
-            "| # | decision | chosen |\n|---|---|---|\n"
-            f"{table}\n\n"
+            f"{decided}\n\n"
             f"The model card is in `{MODEL_CARD}`."
         ),
         drivers=["every decision and number traceable to a record"],
@@ -282,10 +288,12 @@ def model_card(ctx: Context, decisions: dict[int, tuple[Any, str]]) -> str:
     latency = chosen["latency_ms_single_row"]
     counts = trained["rows"]
     split_rows = f"{counts['train']} train, {counts['val']} validation, {counts['test']} test rows"
-    metrics = "\n".join(
-        f"| {name} | {fmt(v['value'])} | [{fmt(v['low'])}, {fmt(v['high'])}] |"
-        f" {fmt(v['baseline'])} |"
-        for name, v in evaluation["metrics"].items()
+    metrics = table(
+        ("metric", "value", "interval", "dummy baseline"),
+        [
+            (name, fmt(v["value"]), f"[{fmt(v['low'])}, {fmt(v['high'])}]", fmt(v["baseline"]))
+            for name, v in evaluation["metrics"].items()
+        ],
     )
     risks = "\n".join(f"- {r['severity']}: {r['message']}" for r in facts[3]["risks"]) or "- none"
     constraints = "\n".join(f"- {c}" for c in answers.get("constraints") or []) or "- none stated"
@@ -328,8 +336,6 @@ Constraints:
 {evaluation["rows"]} held-out test rows, {level} bootstrap intervals; the dummy baseline
 predicts the training distribution for every row.
 
-| metric | value | interval | dummy baseline |
-|---|---|---|---|
 {metrics}
 
 Verdict (phase 11): the model {verdict} the baseline on {ctx.metric}.
