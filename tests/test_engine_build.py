@@ -189,7 +189,7 @@ def test_review_findings_reach_the_records(project: dict) -> None:
     review = record(root, 10)
     assert review.title == "Quality review: 1 finding at confidence >= 80"
     assert "`src/churn/evaluate.py:2`" in review.context
-    assert "model.eval()" in record(root, 11).bad[0]
+    assert "model.eval()" in record(root, 11).bad[1]
     assert "fix `src/churn/evaluate.py:2`" in record(root, 12).more
 
 

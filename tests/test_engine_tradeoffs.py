@@ -3,6 +3,7 @@ time, latency, size and readability, and the consequences say what the choice gi
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,8 @@ import pytest
 from engine_fakes import bakeoff, canned_project
 from ml_phases import adr, engine
 
+# A measured number: a decimal, a share, or a count with its unit (not "phase 4").
+MEASURED = re.compile(r"\d\.\d|\d%|\d (rows|s|ms|KB|MB)\b")
 # What every candidate option must state, each as a Good or a Bad line.
 MEASURES = {
     "gap": ("the best mean roc_auc", "behind the best"),
@@ -82,3 +85,17 @@ def test_a_choice_forced_by_a_constraint_names_it(project: dict) -> None:
     assert chosen.chosen == "pragmatic"
     assert chosen.bad[0].startswith("0.1500 roc_auc below sota (mlp), for a model that qualifies")
     assert "3.00 ms > 2 ms" in chosen.bad[0]
+
+
+def test_every_record_whose_options_carry_numbers_says_what_its_choice_gives_up(
+    project: dict,
+) -> None:
+    root = project["root"]
+    engine.run(root)
+    engine.approve(root)
+    assert engine.run(root) == "done"
+    for number, path in adr.records(root / "docs/adr").items():
+        decision = adr.parse(path.read_text())
+        text = " ".join(o.summary + " ".join(o.pros + o.cons) for o in decision.options)
+        if MEASURED.search(text):
+            assert decision.bad, f"record {number} gives up nothing: {path.name}"

@@ -261,6 +261,10 @@ def integration(ctx: Context) -> Report:
     predict_s = time.perf_counter() - started
     exported = project.cli("export", "--run", run) if ctx.facts[7]["model"] == "mlp" else None
     tests = workspace(ctx).verify()
+    per_call = (
+        f"every call pays a process start and a model load: `predict` took {predict_s:.2f} s"
+        f" for {predicted['rows']} rows, so one row at a time is slow"
+    )
     checks = [
         f"`predict`: all {predicted['rows']} rows of `{ctx.answers['data_source']}` in"
         f" {predict_s:.2f} s (process included)",
@@ -284,13 +288,19 @@ def integration(ctx: Context) -> Report:
                 "the project's CLI and predict module",
                 "`predict` for files, `export` for the MLP",
                 checks,
-                [],
+                [per_call],
             ),
-            Option("a web service", "an HTTP API around the predictor", [], ["not asked for"]),
+            Option(
+                "a web service",
+                "an HTTP API around the predictor",
+                ["the model is loaded once, not on every call"],
+                ["not asked for", "a server to run, secure and monitor"],
+            ),
         ],
         chosen="the project's CLI and predict module",
         because="both paths ran on a real run, and the integration test keeps them working.",
         good=["`tests/test_integration.py`"],
+        bad=[per_call],
         confirmation=tests_line(tests),
         facts={"checks": checks},
     )

@@ -16,6 +16,17 @@ from . import tradeoffs
 from .common import CANDIDATES, Context, Report, fmt, limit
 
 SIMPLICITY = ("baseline", "pragmatic", "sota")  # ties go to the earlier one
+# What each primary metric does not see: the price of choosing it.
+BLIND_SPOTS = {
+    "roc_auc": "ranks rows: it ignores calibration and the decision threshold",
+    "pr_auc": "looks at the positive class only",
+    "accuracy": "counts every error alike and hides a minority class's errors",
+    "f1": "depends on the 0.5 threshold and ignores true negatives",
+    "log_loss": "is dominated by a few confident mistakes",
+    "rmse": "lets a few large errors dominate",
+    "mae": "does not weigh a large error more than several small ones",
+    "r2": "depends on how much the target varies in the test rows",
+}
 
 
 def _label_order(label: str) -> tuple[int, float | str]:
@@ -98,6 +109,7 @@ def problem_analysis(ctx: Context) -> Report:
             " interval of the held-out score."
         ),
         good=[f"a measured bar: {metric} must be {direction} than {fmt(baseline)}"],
+        bad=[f"{metric} {BLIND_SPOTS[metric]}; phase 11 reports the other metrics beside it"],
         confirmation="Phase 11 evaluates the chosen model on held-out rows against this baseline.",
         more="Known risks from the answers: " + ("; ".join(answers.get("risks") or []) or "none"),
         facts={"baseline": baseline, "rows": profile["rows"], "target": profile["target"]},
@@ -115,6 +127,12 @@ def data_architecture(ctx: Context) -> Report:
     missing = [c for c in features if c["missing"]]
     rows_with_gaps = max((c["missing"] for c in missing), default=0)
     share = rows_with_gaps / profile["rows"]
+    imputed = (
+        f"{profile['missing_cells']} missing cells in {len(missing)} features get a training"
+        f" median and {len(missing)} indicator inputs, not a measured value"
+        if missing
+        else "the fitted statistics must be saved and shipped with the model"
+    )
     schema = table(
         ("feature", "type", "missing", "distinct"),
         [(c["name"], c["dtype"], c["missing"], c["unique"]) for c in features],
@@ -137,13 +155,15 @@ def data_architecture(ctx: Context) -> Report:
                 "median imputation with missing indicators, scaling,"
                 " one-hot for text (codes for trees), fitted on the training split",
                 ["keeps every row", "no statistics leak from validation or test rows"],
-                [],
+                [imputed],
             ),
             Option(
                 "drop incomplete rows",
                 "train only on complete rows",
-                [],
-                [f"loses at least {share:.1%} of rows"] if share else [],
+                ["no value is imputed"],
+                [f"loses at least {share:.1%} of rows"]
+                if share
+                else ["new data with a missing value could not be scored"],
             ),
         ],
         chosen="fitted pipeline",
@@ -156,6 +176,7 @@ def data_architecture(ctx: Context) -> Report:
             )
         ),
         good=["one preprocessing path for training, evaluation and prediction"],
+        bad=[imputed],
         confirmation="The project's test `preprocessing sees only training rows` checks it.",
         facts={"numeric": len(numeric), "categorical": len(text), "rows": profile["rows"]},
     )
@@ -394,6 +415,12 @@ def infrastructure_design(ctx: Context) -> Report:
     step_kb = batch * units * 4 * 3 / 1024  # activations, their gradients, one copy for the loss
     ram = machine_memory_mb()
     fits = ram is None or memory_mb < ram / 4
+    bound = (
+        f"data past about {ram / 4:.0f} MB (a quarter of this machine's memory,"
+        f" {ram / 4 / max(memory_mb, 1e-6):.0f}x today's) would need a streaming loader"
+        if ram
+        else "data past a quarter of the machine's memory would need a streaming loader"
+    )
     checks = [
         (
             "validation scheme fits the data",
@@ -439,7 +466,7 @@ def infrastructure_design(ctx: Context) -> Report:
                 "in-memory tensors",
                 "slice shuffled batches from tensors",
                 [f"{memory_mb:.2f} MB fits in memory"],
-                [],
+                [bound],
             ),
             Option(
                 "streaming loader",
@@ -457,7 +484,11 @@ def infrastructure_design(ctx: Context) -> Report:
             f"{tracking} tracking with the config, metrics, git commit and data fingerprint",
         ],
         bad=[f"fact-check failed: {name}" for name in failed]
-        + ([] if fits else ["the data needs more than a quarter of memory: stream it from disk"]),
+        + (
+            [bound]
+            if fits
+            else ["the data needs more than a quarter of memory: stream it from disk"]
+        ),
         confirmation="The fact-checks above; a failed check is listed for the design gate.",
         facts={
             "memory_mb": memory_mb,

@@ -154,6 +154,11 @@ def fixes_and_verification(ctx: Context) -> Report:
         ],
     )
     verdict = "accept the model" if beats else "do not accept yet"
+    uncertainty = (
+        f"{report['rows']} test rows measure it: the {level} interval of {metric} is"
+        f" {value['high'] - value['low']:.4f} wide, and the gain over the baseline could be as"
+        f" small as {value['delta_low']:+.4f}"
+    )
     return Report(
         title=f"Fixes and verification: {metric} {fmt(value['value'])}"
         f" [{fmt(value['low'])}, {fmt(value['high'])}] on held-out rows",
@@ -179,7 +184,7 @@ def fixes_and_verification(ctx: Context) -> Report:
                 "accept the model",
                 "the model goes on to the summary and model card",
                 [f"difference in {metric}: {value['delta']:+.4f}"] if beats else [],
-                [] if beats else ["the interval of the difference includes zero"],
+                [uncertainty] if beats else ["the interval of the difference includes zero"],
             ),
             Option(
                 "do not accept yet",
@@ -195,7 +200,7 @@ def fixes_and_verification(ctx: Context) -> Report:
             + (" excludes zero on the right side." if beats else " does not exclude zero.")
         ),
         good=[f"metrics.json and plots in `{report['run']}`"],
-        bad=[f"`{f.where}`: {f.message}" for f in remaining],
+        bad=[uncertainty, *(f"`{f.where}`: {f.message}" for f in remaining)],
         confirmation=f"`{project.package} evaluate --run {summary['run_dir']}` reproduces it.",
         facts={
             "fixed": fixed,
