@@ -200,6 +200,11 @@ def test_the_whole_run_through_the_cli_with_the_gate_and_code_phases(
     gate = record(root, 6)
     assert (gate.status, gate.chosen) == ("proposed", "pragmatic")
     assert [o.name for o in gate.options] == ["baseline", "sota", "pragmatic"]
+    architects = {o.name: o for o in record(root, 4).options}
+    for option in gate.options:  # the gate argues both sides as phase 4 did
+        assert option.cons == architects[option.name].cons
+        assert set(architects[option.name].pros) <= set(option.pros)
+    assert (gate.good, gate.bad) == (record(root, 4).good, record(root, 4).bad)
     cli.main(["approve", "--option", "sota"])
     cli.main(run)
     out = capsys.readouterr()

@@ -254,8 +254,9 @@ def design_gate(ctx: Context) -> Report:
         Option(
             name,
             assessed[name].summary if name in assessed else f"the project's {model_name} model",
-            ["recommended by Phase 4"] if name == model.chosen else [],
-            [],
+            (["recommended by Phase 4"] if name == model.chosen else [])
+            + (assessed[name].pros if name in assessed else []),
+            assessed[name].cons if name in assessed else [],
         )
         for name, model_name in CANDIDATES.items()
         if name not in ctx.excluded or name == model.chosen
@@ -276,6 +277,8 @@ def design_gate(ctx: Context) -> Report:
         options=options,
         chosen=model.chosen,
         because="Phase 4 recommends it by the rule stated there.",
+        good=model.good,
+        bad=model.bad,
         confirmation="Recorded when the user approves.",
         facts={"backend": "claude", "recommended": model.chosen},
         status="proposed",

@@ -47,7 +47,11 @@ Role: ml-architect. You design one part of the system and weigh it against alter
 family, the tracking and checkpoint setup, or the training pipeline (batch size, devices,
 memory). Argue from the data profile and risk register of the earlier phases, from measured
 cross-validation scores (`bakeoff`), and from cost: training time, inference latency, model size,
-maintainability. State the rule you chose by, so someone else would choose the same.""",
+maintainability. State the rule you chose by, so someone else would choose the same. Argue both
+sides: every option's pros and cons state its measured gap to the best option, its spread across
+folds, and its relative fit time, latency, size and interpretability; the consequences (bad) say
+what the chosen option gives up and for what, for example "0.004 ROC-AUC below the MLP, for a
+model a person can read".""",
     "data-scientist": """\
 Role: data-scientist. You check the statistics: data quality (missing values, duplicates, class
 imbalance), whether the validation scheme matches the data (stratified, grouped or temporal
