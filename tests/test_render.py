@@ -120,6 +120,39 @@ def test_combination_renders_clean(matrix_projects: dict[str, Path], answers: di
     assert pyproject["project"]["scripts"] == {"my_model": "my_model.cli:main"}
 
 
+def tool(name: str, *args: str | Path) -> subprocess.CompletedProcess[str]:
+    """A dev tool from this environment's bin folder (actionlint is a binary, not a module)."""
+    return subprocess.run(
+        [str(Path(sys.executable).parent / name), *map(str, args)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_matrix_workflows_pass_actionlint(matrix_projects: dict[str, Path]) -> None:
+    """GitHub rejects a whole workflow over one YAML slip, so every rendered one is linted."""
+    workflows = sorted(
+        path
+        for project in matrix_projects.values()
+        for path in (project / ".github/workflows").glob("*.y*ml")
+    )
+    assert len(workflows) >= len(matrix_projects)
+    linted = tool("actionlint", "-no-color", *workflows)
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+    for workflow in workflows:  # the pinned CPU build, not PyPI's CUDA one
+        steps = yaml.safe_load(workflow.read_text())["jobs"]["test"]["steps"]
+        install = "\n".join(step.get("run", "") for step in steps)
+        assert '"torch==2.13.0" --index-url https://download.pytorch.org/whl/cpu' in install
+
+
+def test_matrix_pyprojects_are_valid(matrix_projects: dict[str, Path]) -> None:
+    """PEP 621 metadata and the tool tables, checked against their published schemas."""
+    for name, project in matrix_projects.items():
+        checked = tool("validate-pyproject", project / "pyproject.toml")
+        assert checked.returncode == 0, f"{name}: {checked.stdout}{checked.stderr}"
+
+
 def test_matrix_projects_are_ruff_clean(matrix_projects: dict[str, Path]) -> None:
     folders = list(matrix_projects.values())
     check = ruff("check", "--no-cache", *folders)
