@@ -204,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--auto-approve", default="false", help="approve without asking")
     parser.add_argument("--agent-backend", default="offline", help="offline or claude")
     parser.add_argument("--setup-env", default="true", help="build .venv now (true/false)")
+    parser.add_argument("--data-source", default="sample:", help="the data_source answer")
     args = parser.parse_args(argv)
     project = Path.cwd()
     run_phases, auto_approve, setup_env = (
@@ -218,10 +219,15 @@ def main(argv: list[str] | None = None) -> int:
         init_repository(project)
         if not setup_env:
             return 0  # _message_after_copy says what to run
+        source = args.data_source
+        data_ready = source.startswith("sample:") or (project / source).is_file()
+        if not data_ready:
+            say(f"{source} is not in the project yet: profiling and the phases wait for it")
         planned = steps(project, args.package, run_phases, auto_approve, args.agent_backend, wheel)
+        planned = planned if data_ready else planned[:1]  # the environment needs no data
         if run(project, planned):
             say("ready. Next: make test, then .venv/bin/" + args.package + " --help")
-            if run_phases:
+            if run_phases and data_ready:
                 say("the design record is in docs/adr/; see .venv/bin/ml-phases status")
     except (OSError, subprocess.SubprocessError, KeyboardInterrupt) as exc:
         say(f"stopped ({type(exc).__name__}: {exc}); the project files are all in place.")

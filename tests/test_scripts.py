@@ -276,3 +276,21 @@ def test_a_copy_whose_build_failed_gets_the_engine_from_the_printed_command(
         ).stdout
         == ""
     ), "the engine's wheel is part of the first commit"
+
+
+def test_task_builds_the_environment_and_leaves_the_phases_until_the_data_is_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts/setup_env.py").write_text("print('built')\n")
+    monkeypatch.chdir(tmp_path)
+    args = ["--package", "my_model", "--data-source", "data/later.csv"]
+    assert copier_task.main(args) == 0
+    printed = capsys.readouterr().out
+    assert (
+        "data/later.csv is not in the project yet: profiling and the phases wait for it" in printed
+    )
+    assert "build .venv: " in printed
+    assert "profile the data" not in printed
+    assert "ml_phases run" not in printed
+    assert "the design record is in docs/adr/" not in printed
