@@ -64,9 +64,10 @@ def data_file(source: str, destination: str) -> dict[str, Any]:
     `found` is false for a relative path that does not exist yet (the phases wait for it);
     `problem` completes "data_source '…' is not allowed: …"; `columns` is None when unknown.
     """
-    path = Path(source)
-    absolute = path.is_absolute()
-    path = path if absolute else Path(destination) / path
+    absolute = Path(source).is_absolute()
+    # Resolved, not joined: the destination may not exist yet, and the OS cannot walk a '..'
+    # out of a missing folder, while the project will read the path once the folder exists.
+    path = Path(destination, source).resolve()
     result: dict[str, Any] = {"found": False, "problem": "", "columns": None, "shown": ""}
     try:
         info = path.stat()
@@ -74,7 +75,7 @@ def data_file(source: str, destination: str) -> dict[str, Any]:
             raise DataFileError("is not a regular file")
         result["found"] = True
         with path.open("rb") as file:
-            if path.suffix.lower() == ".csv":
+            if Path(source).suffix.lower() == ".csv":  # as the answer names it, link or not
                 result["columns"] = csv_columns(file)
                 result["shown"] = shown(result["columns"])
             else:

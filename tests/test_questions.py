@@ -229,24 +229,33 @@ def test_good_answers_render(tmp_path: Path, data_dir: Path, answers: dict[str, 
 
 
 @pytest.mark.parametrize(
-    ("target", "refusal"),
-    [("label", None), ("nope", "its columns are 'a', 'label'")],
+    ("source", "target", "refusal"),
+    [
+        ("data/train.csv", "label", None),
+        ("data/train.csv", "nope", "its columns are 'a', 'label'"),
+        # Beside the destination, which does not exist yet: '..' is read as the project will.
+        ("../beside.csv", "label", None),
+        ("../beside.csv", "nope", "its columns are 'a', 'label'"),
+    ],
 )
 def test_a_relative_data_path_is_read_from_the_destination(
-    tmp_path: Path, target: str, refusal: str | None
+    tmp_path: Path, source: str, target: str, refusal: str | None
 ) -> None:
     dest = tmp_path / "project"
-    (dest / "data").mkdir(parents=True)
-    (dest / "data/train.csv").write_text("a,label\n1,0\n")
-    answers = ["--data", "data_source=data/train.csv", "--data", f"target={target}"]
+    if source.startswith("data/"):
+        (dest / "data").mkdir(parents=True)
+    (dest / source).parent.resolve().mkdir(parents=True, exist_ok=True)
+    (dest / source).resolve().write_text("a,label\n1,0\n")
+    before = sorted(path.name for path in tmp_path.rglob("*"))
+    answers = ["--data", f"data_source={source}", "--data", f"target={target}"]
     result = copier_cli("copy", "--trust", "--defaults", "--skip-tasks", *answers, ROOT, dest)
     if refusal is None:
         assert result.returncode == 0, result.stderr
-        assert "waits" not in result.stdout + result.stderr
+        assert "wait" not in result.stdout + result.stderr
     else:
         assert result.returncode != 0
         assert refusal in result.stderr.strip().splitlines()[-1]
-        assert sorted(path.name for path in dest.rglob("*")) == ["data", "train.csv"]
+        assert sorted(path.name for path in tmp_path.rglob("*")) == before
 
 
 def test_a_relative_data_path_not_there_yet_is_accepted_and_waited_for(tmp_path: Path) -> None:
