@@ -142,7 +142,7 @@ class Step(NamedTuple):
 
     name: str
     command: list[str]
-    later: str
+    later: str = ""  # when it differs from the command
 
 
 def steps(
@@ -165,8 +165,8 @@ def steps(
     if wheel is None:
         build += ["--also", f"{ENGINE}[claude]" if backend == "claude" else str(ENGINE)]
     planned = [
-        Step("build .venv", build, "make install" if wheel else shlex.join(build)),
-        Step("profile the data", [python, "-m", package, "profile"], ""),
+        Step("build .venv", build, "make install" if wheel else ""),
+        Step("profile the data", [python, "-m", package, "profile"]),
     ]
     keyed = any(os.environ.get(name) for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"))
     if run_phases and backend == "claude" and not keyed:
@@ -174,11 +174,11 @@ def steps(
         say("set it, then run: .venv/bin/ml-phases run (or --backend offline)")
     elif run_phases:
         phases = [python, "-m", "ml_phases"]
-        planned.append(Step("run the design phases", [*phases, "run"], ""))
+        planned.append(Step("run the design phases", [*phases, "run"]))
         if auto_approve:
             planned += [
-                Step("approve the design", [*phases, "approve"], ""),
-                Step("run the remaining phases", [*phases, "run"], ""),
+                Step("approve the design", [*phases, "approve"]),
+                Step("run the remaining phases", [*phases, "run"]),
             ]
     return planned
 
