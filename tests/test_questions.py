@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keyword
+import os
 import re
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -48,6 +49,35 @@ BAD: dict[str, tuple[dict[str, Any], str, str]] = {
         "regression sample and task_type",
     ),
     "data-extension": ({"data_source": "data/train.xlsx"}, "data_source", ".csv, .parquet"),
+    # Data files (made by the data_dir fixture; {data} is its folder): read at question time.
+    "data-absolute-missing": (
+        {"data_source": "/nonexistent/x.csv"},
+        "data_source",
+        "no such file; an absolute path must name an existing file",
+    ),
+    "data-dangling-link": ({"data_source": "{data}/dangling.csv"}, "data_source", "no such file"),
+    "data-folder": ({"data_source": "{data}/folder.csv"}, "data_source", "not a regular file"),
+    "data-fifo": ({"data_source": "{data}/fifo.csv"}, "data_source", "not a regular file"),
+    "data-binary": ({"data_source": "{data}/binary.csv"}, "data_source", "binary, not CSV"),
+    "data-empty": ({"data_source": "{data}/empty.csv"}, "data_source", "empty: its first line"),
+    "data-huge-header": ({"data_source": "{data}/huge.csv"}, "data_source", "longer than 1 MiB"),
+    "data-latin1": ({"data_source": "{data}/latin1.csv"}, "data_source", "not UTF-8 text"),
+    "data-fake-parquet": ({"data_source": "{data}/fake.parquet"}, "data_source", "not a Parquet"),
+    "target-not-a-column": (
+        {"data_source": "{data}/table.csv", "target": "nope"},
+        "target",
+        "has no such column; its columns are 'a', 'b c', 'label'",
+    ),
+    "target-not-in-wide-file": (
+        {"data_source": "{data}/wide.csv", "target": "nope"},
+        "target",
+        "'c18', 'c19' and 4980 more",
+    ),
+    "target-escaped": (
+        {"data_source": "{data}/escape.csv", "target": "nope"},
+        "target",
+        r"'\x1b[31mred'",
+    ),
     "target-empty": ({"target": ""}, "target", "1 to 200 printable"),
     "target-not-in-sample": ({"target": "label"}, "target", "label column 'target'"),
     "metric-wrong-task": ({"primary_metric": "rmse"}, "primary_metric", "roc_auc, pr_auc"),
@@ -84,8 +114,12 @@ GOOD: list[dict[str, Any]] = [
     {"package_name": "churn"},
     {"package_name": "matches"},
     {"task_type": "regression"},
-    {"data_source": "data/train.csv", "target": "label"},
-    {"data_source": "/abs/path/sales.PARQUET", "target": "y", "primary_metric": "pr_auc"},
+    {"data_source": "data/train.csv", "target": "label"},  # relative, not there yet: accepted
+    {"data_source": "{data}/table.csv", "target": "b c"},
+    {"data_source": "{data}/link.csv", "target": "label"},  # a symlink to table.csv
+    {"data_source": "{data}/with 'quotes' and spaces/t.CSV", "target": "label"},
+    {"data_source": "{data}/bom.csv", "target": "label"},
+    {"data_source": "{data}/sales.PARQUET", "target": "y", "primary_metric": "pr_auc"},
     {"task_type": "regression", "primary_metric": "r2", "tracking": "wandb"},
     {"agent_backend": "claude", "claude_model": "claude-opus-5-5", "budget_usd": 0.5},
     {"torch_spec": "torch>=2.3,<3"},
@@ -94,9 +128,46 @@ GOOD: list[dict[str, Any]] = [
 ]
 
 
-def _cli_args(case: str, dest: Path) -> list[str | Path]:
-    answers = BAD[case][0]
-    args: list[str | Path] = ["copy", "--defaults", "--skip-tasks", "--vcs-ref", "HEAD"]
+def make_data_files(folder: Path) -> Path:
+    """The data files the tables name as {data}: good ones and every kind of bad one."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "table.csv").write_text("a,b c,label\n1,2,0\n3,4,1\n")
+    (folder / "link.csv").symlink_to(folder / "table.csv")
+    (folder / "dangling.csv").symlink_to(folder / "gone.csv")
+    (folder / "folder.csv").mkdir()
+    os.mkfifo(folder / "fifo.csv")  # opening it would block: it must not be opened
+    (folder / "binary.csv").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    (folder / "empty.csv").write_text("")
+    (folder / "huge.csv").write_text("x" * (2 << 20))
+    (folder / "latin1.csv").write_bytes("café,label\n1,0\n".encode("latin-1"))
+    (folder / "wide.csv").write_text(",".join(f"c{i}" for i in range(5000)) + "\n")
+    (folder / "escape.csv").write_text("\x1b[31mred,label\n1,0\n")
+    (folder / "bom.csv").write_text("\ufefflabel,x\n1,0\n")
+    (folder / "fake.parquet").write_text("a,b\n1,2\n")
+    (folder / "sales.PARQUET").write_bytes(b"PAR1" + bytes(16) + b"PAR1")
+    odd = folder / "with 'quotes' and spaces"
+    odd.mkdir()
+    (odd / "t.CSV").write_text("label,x\n0,1\n")
+    return folder
+
+
+def placed(answers: dict[str, Any], data: Path) -> dict[str, Any]:
+    """The answers with {data} replaced by the data files' folder."""
+    return {
+        key: value.replace("{data}", str(data)) if isinstance(value, str) else value
+        for key, value in answers.items()
+    }
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_data_files(tmp_path_factory.mktemp("data"))
+
+
+def _cli_args(case: str, dest: Path, data: Path) -> list[str | Path]:
+    answers = placed(BAD[case][0], data)
+    # --trust: the data checks load a Jinja extension (extensions/data_file.py).
+    args: list[str | Path] = ["copy", "--trust", "--defaults", "--skip-tasks", "--vcs-ref", "HEAD"]
     if case in DATA_FILE_CASES:
         capsule = dest.parent / f"{case}.yml"
         capsule.write_text(yaml.safe_dump(answers))
@@ -109,14 +180,16 @@ def _cli_args(case: str, dest: Path) -> list[str | Path]:
 
 
 @pytest.fixture(scope="module")
-def refused(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, str, Path]]:
+def refused(
+    tmp_path_factory: pytest.TempPathFactory, data_dir: Path
+) -> dict[str, tuple[int, str, Path]]:
     """Run every bad case through Copier's CLI once, two at a time (one per core)."""
     base = tmp_path_factory.mktemp("refused")
 
     def attempt(case: str) -> tuple[int, str, Path]:
         dest = base / case / "project"
         dest.parent.mkdir()
-        result = copier_cli(*_cli_args(case, dest))
+        result = copier_cli(*_cli_args(case, dest, data_dir))
         return result.returncode, result.stdout + result.stderr, dest
 
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -147,11 +220,51 @@ def test_refusal_keeps_an_existing_destination_as_it_was(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize("answers", GOOD, ids=lambda answers: ",".join(answers))
-def test_good_answers_render(tmp_path: Path, answers: dict[str, Any]) -> None:
+def test_good_answers_render(tmp_path: Path, data_dir: Path, answers: dict[str, Any]) -> None:
+    answers = placed(answers, data_dir)
     project = render(tmp_path / "project", **answers)
     recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
     for key, value in answers.items():
         assert recorded[key] == value
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "refusal"),
+    [
+        ("data/train.csv", "label", None),
+        ("data/train.csv", "nope", "its columns are 'a', 'label'"),
+        # Beside the destination, which does not exist yet: '..' is read as the project will.
+        ("../beside.csv", "label", None),
+        ("../beside.csv", "nope", "its columns are 'a', 'label'"),
+    ],
+)
+def test_a_relative_data_path_is_read_from_the_destination(
+    tmp_path: Path, source: str, target: str, refusal: str | None
+) -> None:
+    dest = tmp_path / "project"
+    if source.startswith("data/"):
+        (dest / "data").mkdir(parents=True)
+    (dest / source).parent.resolve().mkdir(parents=True, exist_ok=True)
+    (dest / source).resolve().write_text("a,label\n1,0\n")
+    before = sorted(path.name for path in tmp_path.rglob("*"))
+    answers = ["--data", f"data_source={source}", "--data", f"target={target}"]
+    result = copier_cli("copy", "--trust", "--defaults", "--skip-tasks", *answers, ROOT, dest)
+    if refusal is None:
+        assert result.returncode == 0, result.stderr
+        assert "wait" not in result.stdout + result.stderr
+    else:
+        assert result.returncode != 0
+        assert refusal in result.stderr.strip().splitlines()[-1]
+        assert sorted(path.name for path in tmp_path.rglob("*")) == before
+
+
+def test_a_relative_data_path_not_there_yet_is_accepted_and_waited_for(tmp_path: Path) -> None:
+    dest = tmp_path / "project"
+    answers = ["--data", "data_source=data/later.csv", "--data", "target=y"]
+    result = copier_cli("copy", "--trust", "--defaults", "--skip-tasks", *answers, ROOT, dest)
+    assert result.returncode == 0, result.stderr
+    said = " ".join((result.stdout + result.stderr).split())
+    assert f"data/later.csv is not in {dest} yet: the design phases wait for it" in said
 
 
 def test_capsule_questions_reach_the_answers_file(default_project: Path) -> None:
@@ -174,6 +287,7 @@ def test_a_capsule_data_file_fills_the_answers(tmp_path: Path) -> None:
     dest = tmp_path / "project"
     result = copier_cli(
         "copy",
+        "--trust",
         "--defaults",
         "--skip-tasks",
         "--data",

@@ -62,10 +62,14 @@ BASE_FILES = [
 ]
 
 
+# What the Copier task adds even with setup_env false: the engine, for `make install`.
+ENGINE_WHEEL = ".ml-flow/engine/ml_phases-0.1.0-py3-none-any.whl"
+
+
 def expected_files(package: str, answers: dict[str, str]) -> list[str]:
     """The base file set plus what each answer adds (nothing yet: every answer shapes content)."""
     del answers
-    return sorted(path.format(pkg=package) for path in BASE_FILES)
+    return sorted([*(path.format(pkg=package) for path in BASE_FILES), ENGINE_WHEEL])
 
 
 def ruff(*args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -79,7 +83,8 @@ def ruff(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def matrix_projects(copie_session: Copie) -> dict[str, Path]:
-    """Each combination rendered once through pytest-copie (tasks off: setup_env is false)."""
+    """Each combination rendered once through pytest-copie (setup_env false: the task writes
+    the engine's wheel and commits, and builds nothing)."""
     projects = {}
     for answers in MATRIX:
         result = copie_session.copy(extra_answers={**FAST, **answers})
@@ -101,7 +106,8 @@ def test_combination_renders_clean(matrix_projects: dict[str, Path], answers: di
     leftovers = [
         path
         for path in rendered_files(project)
-        if any(marker in (project / path).read_text() for marker in MARKERS)
+        if path != ENGINE_WHEEL
+        and any(marker in (project / path).read_text() for marker in MARKERS)
     ]
     assert leftovers == []
 
@@ -119,6 +125,39 @@ def test_combination_renders_clean(matrix_projects: dict[str, Path], answers: di
         answers["tracking"] == "wandb"
     )
     assert pyproject["project"]["scripts"] == {"my_model": "my_model.cli:main"}
+
+
+def tool(name: str, *args: str | Path) -> subprocess.CompletedProcess[str]:
+    """A dev tool from this environment's bin folder (actionlint is a binary, not a module)."""
+    return subprocess.run(
+        [str(Path(sys.executable).parent / name), *map(str, args)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_matrix_workflows_pass_actionlint(matrix_projects: dict[str, Path]) -> None:
+    """GitHub rejects a whole workflow over one YAML slip, so every rendered one is linted."""
+    workflows = sorted(
+        path
+        for project in matrix_projects.values()
+        for path in (project / ".github/workflows").glob("*.y*ml")
+    )
+    assert len(workflows) >= len(matrix_projects)
+    linted = tool("actionlint", "-no-color", *workflows)
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+    for workflow in workflows:  # the pinned CPU build, not PyPI's CUDA one
+        steps = yaml.safe_load(workflow.read_text())["jobs"]["test"]["steps"]
+        install = "\n".join(step.get("run", "") for step in steps)
+        assert '"torch==2.13.0" --index-url https://download.pytorch.org/whl/cpu' in install
+
+
+def test_matrix_pyprojects_are_valid(matrix_projects: dict[str, Path]) -> None:
+    """PEP 621 metadata and the tool tables, checked against their published schemas."""
+    for name, project in matrix_projects.items():
+        checked = tool("validate-pyproject", project / "pyproject.toml")
+        assert checked.returncode == 0, f"{name}: {checked.stdout}{checked.stderr}"
 
 
 def test_matrix_projects_are_ruff_clean(matrix_projects: dict[str, Path]) -> None:

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import importlib.util
+import os
+import shlex
 import subprocess
+import sys
+import sysconfig
+import zipfile
 from pathlib import Path
 from types import ModuleType
 
@@ -88,8 +95,16 @@ def test_task_always_exits_0_and_says_what_to_run(
     assert copier_task.main(["--package", "my_model"]) == 0
     printed = capsys.readouterr().out
     assert "'build .venv' failed (exit code 3)" in printed
-    assert "scripts/setup_env.py" in printed.splitlines()[-1]
+    python = shlex.quote(str(tmp_path / ".venv/bin/python"))
+    assert printed.splitlines()[-3:] == [
+        f"ml-flow: fix the cause, then run: cd {tmp_path} && make install",
+        f"ml-flow:   then: {python} -m my_model profile",
+        f"ml-flow:   then: {python} -m ml_phases run",
+    ]
     assert (tmp_path / "scripts/setup_env.py").exists()
+    assert [path.name for path in (tmp_path / ".ml-flow/engine").iterdir()] == [
+        "ml_phases-0.1.0-py3-none-any.whl"
+    ]
 
 
 def test_task_survives_a_missing_interpreter(
@@ -140,11 +155,142 @@ def test_task_installs_the_claude_sdk_and_waits_for_a_key(
     for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     planned = copier_task.steps(tmp_path, "demo", True, False, "claude")
-    assert planned[0][1][-1].endswith("hooks[claude]")
-    assert [name for name, _ in planned] == ["build .venv", "profile the data"]
+    assert planned[0].command[-1].endswith("hooks[claude]")  # no wheel: from the template
+    assert [step.name for step in planned] == ["build .venv", "profile the data"]
     assert "ANTHROPIC_API_KEY is not set" in capsys.readouterr().out
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-0123456789")
     planned = copier_task.steps(tmp_path, "demo", True, False, "claude")
-    assert planned[-1][1][-3:] == ["-m", "ml_phases", "run"]
+    assert planned[-1].command[-3:] == ["-m", "ml_phases", "run"]
     offline = copier_task.steps(tmp_path, "demo", True, False)
-    assert offline[0][1][-1] == str(copier_task.ENGINE)
+    assert offline[0].command[-1] == str(copier_task.ENGINE)
+    wheel = tmp_path / "engine.whl"  # with a wheel, setup_env.py installs it (extras rendered)
+    assert copier_task.steps(tmp_path, "demo", True, False, "claude", wheel)[0].command[1:] == [
+        "scripts/setup_env.py"
+    ]
+
+
+@pytest.mark.parametrize(("backend", "extras"), [("offline", ""), ("claude", "[claude]")])
+def test_setup_env_installs_the_engine_wheel_left_in_the_project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: str, extras: str
+) -> None:
+    project = render(tmp_path / "p", agent_backend=backend)
+    module = load_script(project / "scripts/setup_env.py")
+    monkeypatch.chdir(project)
+    assert module.engine_wheel() == []  # rendered without the task: no wheel
+    wheel = copier_task.write_engine_wheel(project / copier_task.ENGINE_WHEELS)
+    assert module.engine_wheel() == [f"{wheel.relative_to(project)}{extras}"]
+
+
+def test_engine_wheel_installs_without_an_index_and_runs(tmp_path: Path) -> None:
+    """The wheel written at copy time is all a later `make install` needs to get ml-phases."""
+    wheel = copier_task.write_engine_wheel(tmp_path / "engine")
+    assert wheel.name == "ml_phases-0.1.0-py3-none-any.whl"
+    assert copier_task.write_engine_wheel(tmp_path / "again").read_bytes() == wheel.read_bytes()
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        info = "ml_phases-0.1.0.dist-info"
+        metadata = archive.read(f"{info}/METADATA").decode()
+        records = archive.read(f"{info}/RECORD").decode().splitlines()
+        for row in records:  # every file's hash and size, as installers may check them
+            name, digest, size = row.rsplit(",", 2)
+            if name != f"{info}/RECORD":
+                data = archive.read(name)
+                expected = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+                assert (digest, int(size)) == (f"sha256={expected.decode()}", len(data)), name
+    assert "ml_phases/cli.py" in names
+    assert "ml_phases/backends/offline/files/test_experiment.py.tmpl" in names
+    assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc")]
+    assert {row.rsplit(",", 2)[0] for row in records} == set(names)
+    assert "Requires-Dist: pyyaml>=6.0\n" in metadata
+    assert 'Requires-Dist: anthropic>=2.10; extra == "claude"\n' in metadata
+
+    # A bare venv that sees this environment's packages (pyyaml) and installs with no index.
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True)
+    site = next(venv.glob("lib/python*/site-packages"))
+    (site / "dev.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    pip = [sys.executable, "-m", "pip", "--python", venv / "bin/python", "install"]
+    subprocess.run([*pip, "--no-index", "--no-deps", "--quiet", wheel], check=True)
+    project = tmp_path / "project"
+    project.mkdir()
+    status = subprocess.run(
+        [venv / "bin/ml-phases", "status"], cwd=project, capture_output=True, text=True
+    )
+    assert status.returncode == 0, status.stderr
+    assert "Problem Analysis" in status.stdout
+    where = subprocess.run(
+        [venv / "bin/python", "-c", "import ml_phases; print(ml_phases.__file__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert Path(where.stdout.strip()).is_relative_to(venv)
+
+
+# Nothing to install from: pip without its configuration, uv offline without a cache.
+NO_INDEX = {
+    "PIP_CONFIG_FILE": os.devnull,
+    "PIP_FIND_LINKS": "",
+    "PIP_INDEX_URL": "http://127.0.0.1:9/simple",
+    "UV_OFFLINE": "1",
+    "UV_NO_CACHE": "1",
+}
+
+
+@pytest.mark.slow
+def test_a_copy_whose_build_failed_gets_the_engine_from_the_printed_command(
+    tmp_path: Path,
+) -> None:
+    """Copier deletes its clone of the template when the copy ends: the recovery command must
+    need nothing from it. Then `make install`, in a fresh shell with the index back."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    project = tmp_path / "my project"
+    copy = ["copy", "--trust", "--defaults", "--vcs-ref", "HEAD", "--data", "run_phases=false"]
+    copied = subprocess.run(
+        [sys.executable, "-m", "copier", *copy, str(ROOT), str(project)],
+        env={**env, **NO_INDEX},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    printed = copied.stdout + copied.stderr
+    assert copied.returncode == 0, printed
+    assert "'build .venv' failed" in printed, printed
+    assert not (project / ".venv/bin/ml-phases").exists()
+    recovery = printed.split("fix the cause, then run: ", 1)[1].splitlines()[0]
+    assert "hooks" not in recovery, recovery
+    rebuilt = subprocess.run(
+        ["bash", "-c", recovery], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+    status = subprocess.run(
+        [project / ".venv/bin/ml-phases", "status"], cwd=project, capture_output=True, text=True
+    )
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert "Problem Analysis" in status.stdout
+    assert (
+        subprocess.run(
+            ["git", "status", "--porcelain"], cwd=project, capture_output=True, text=True
+        ).stdout
+        == ""
+    ), "the engine's wheel is part of the first commit"
+
+
+def test_task_builds_the_environment_and_leaves_the_phases_until_the_data_is_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts/setup_env.py").write_text("print('built')\n")
+    monkeypatch.chdir(tmp_path)
+    args = ["--package", "my_model", "--data-source", "data/later.csv"]
+    assert copier_task.main(args) == 0
+    printed = capsys.readouterr().out
+    assert (
+        "data/later.csv is not in the project yet: profiling and the phases wait for it" in printed
+    )
+    assert "build .venv: " in printed
+    assert "profile the data" not in printed
+    assert "ml_phases run" not in printed
+    assert "the design record is in docs/adr/" not in printed

@@ -45,7 +45,7 @@ def test_update_keeps_user_work_and_runs_no_task(tmp_path: Path) -> None:
 
     project = tmp_path / "project"
     copied = copier_cli(
-        "copy", "--defaults", "--skip-tasks", "--vcs-ref", "v0.1.0", template, project
+        "copy", "--trust", "--defaults", "--skip-tasks", "--vcs-ref", "v0.1.0", template, project
     )
     assert copied.returncode == 0, copied.stderr
     git(project, "init", "-q")
