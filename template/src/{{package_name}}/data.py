@@ -155,6 +155,11 @@ def check_column_types(frame: pl.DataFrame, columns: tuple[str, ...] | list[str]
         )
 
 
+def holds_numbers(dtype: pl.DataType) -> bool:
+    """Numbers, dates, times, durations and booleans feed the model as numbers."""
+    return dtype.is_numeric() or dtype.is_temporal() or dtype == pl.Boolean
+
+
 def infer_schema(frame: pl.DataFrame, data: DataConfig) -> Schema:
     """Every column but the target, group and time columns is a feature, typed by its dtype."""
     skip = {data.target, data.group_column, data.time_column}
@@ -163,7 +168,7 @@ def infer_schema(frame: pl.DataFrame, data: DataConfig) -> Schema:
     for name, dtype in frame.schema.items():
         if name in skip:
             continue
-        if dtype.is_numeric() or dtype.is_temporal() or dtype == pl.Boolean:
+        if holds_numbers(dtype):
             numeric.append(name)
         else:
             categorical.append(name)
@@ -176,8 +181,8 @@ def as_number(name: str, dtype: pl.DataType) -> pl.Expr:
     """A column as Float64: dates as epoch seconds, times of day and durations as seconds;
     NaN and ±inf become missing (an infinity is a division gone wrong, not a magnitude)."""
     column = pl.col(name)
-    if dtype == pl.String:  # text that passed `check_numbers`
-        column = column.str.strip_chars()
+    if not holds_numbers(dtype):  # text (or categories) that passed `check_numbers`
+        column = column.cast(pl.String).str.strip_chars()
     elif dtype == pl.Time:
         column = column.cast(pl.Int64) / 1e9  # nanoseconds since midnight
     elif dtype == pl.Duration:
@@ -191,10 +196,10 @@ def as_number(name: str, dtype: pl.DataType) -> pl.Expr:
 def check_numbers(frame: pl.DataFrame, columns: tuple[str, ...]) -> None:
     """Numeric features that arrive as text (a new file to predict on, say) must parse as
     numbers; the error names each column, how many values failed and the first of them."""
-    text = [name for name in columns if frame.schema[name] == pl.String]
+    text = [name for name in columns if not holds_numbers(frame.schema[name])]
     problems = []
     for name in text:
-        values = frame[name].drop_nulls()
+        values = frame[name].cast(pl.String).drop_nulls()
         failed = values.filter(values.str.strip_chars().cast(pl.Float64, strict=False).is_null())
         if failed.len():
             problems.append(
@@ -310,7 +315,7 @@ def split_rows(frame: pl.DataFrame, labels: Labels, data: DataConfig, seed: int)
     if data.time_column is not None:
         try:
             times = features(frame, Schema((data.time_column,), ())).to_series().to_numpy()
-        except pl.exceptions.PolarsError:
+        except ColumnError:
             dtype = frame.schema[data.time_column]
             raise SplitError(
                 f"time column '{data.time_column}' is {dtype}; it must hold dates or numbers"
