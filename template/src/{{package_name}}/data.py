@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,8 +77,9 @@ def read_table(path: Path) -> pl.DataFrame:
             frame = pl.read_parquet(path)
     except PermissionError:
         raise DataFileError(f"data file {path} cannot be read (permission denied)") from None
-    except pl.exceptions.DuplicateError as exc:  # Parquet: polars names the first one
-        raise DataFormatError(f"data file {path} {twice.format(exc)}") from None
+    except pl.exceptions.DuplicateError as exc:  # Parquet: polars names the first one, quoted
+        names = re.findall(r"'([^']*)'", str(exc))[:1] or [str(exc)]
+        raise DataFormatError(f"data file {path} {twice.format(names[0])}") from None
     except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError, csv.Error) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataFormatError(f"data file {path} is not valid {suffix[1:]}: {reason}") from None
@@ -124,6 +126,8 @@ def fingerprint(frame: pl.DataFrame) -> str:
     digest = hashlib.sha256()
     for name, series in zip(frame.columns, frame.get_columns(), strict=True):
         digest.update(f"{name}:{series.dtype}".encode())
+        if series.dtype == pl.Duration:  # polars has no text form of durations: use their ticks
+            series = series.to_physical()
         digest.update(series.cast(pl.String).fill_null("\x00").str.join("\x1f").item().encode())
     return digest.hexdigest()[:16]
 

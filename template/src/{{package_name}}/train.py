@@ -30,7 +30,8 @@ from .metrics import is_better, score
 from .models import MLP, Predictor, make_estimator, make_preprocessor, mlp_args, mlp_outputs
 from .tracking import Tracker, flatten, git_commit, open_tracker
 
-# Config keys that may change when a run is resumed; any other difference is refused.
+# Config keys that may change when a run is resumed; any other difference is refused
+# (and train.epochs only under the constant schedule: see resume_state).
 RESUMABLE_CHANGES = (
     "output_dir",
     "tracking",
