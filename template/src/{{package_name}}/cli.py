@@ -2,7 +2,8 @@
 
 Every command takes `--config` plus `dotted.key=value` overrides, and `--json` for machines.
 evaluate, predict and export use the trained run's own config.yaml; their overrides may only
-change evaluate.*, tracking.* and output_dir (which finds the latest run). Bad input ends with one line on stderr and the exit code of its error class (errors.py).
+change evaluate.*, tracking.* and output_dir (which finds the latest run). Bad input ends with
+one line on stderr and the exit code of its error class (errors.py).
 """
 
 from __future__ import annotations

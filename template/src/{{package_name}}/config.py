@@ -150,9 +150,12 @@ def _holds_text(path: Sequence[str]) -> bool:
     """Whether the field at a key path is text (or text or null), such as a column name."""
     section = _section(path[:-1])
     field = section.model_fields.get(path[-1]) if section else None
-    if field is None:
-        return False
-    return field.annotation in (str, str | None)
+    return field is not None and field.annotation in (str, str | None)
+
+
+def key_within(key: str, sections: Sequence[str]) -> bool:
+    """Whether a dotted key is one of `sections` (dotted keys too) or lies inside one."""
+    return any(key == name or key.startswith(f"{name}.") for name in sections)
 
 
 def parse_override(override: str) -> tuple[list[str], Any]:
@@ -239,7 +242,7 @@ def load_run_config(path: Path, overrides: Sequence[str] = ()) -> Config:
     config = load_config(path, overrides)  # unknown keys and bad values first
     for override in overrides:
         key = ".".join(parse_override(override)[0])
-        if not any(key == name or key.startswith(f"{name}.") for name in RUN_SETTINGS):
+        if not key_within(key, RUN_SETTINGS):
             allowed = ", ".join(f"{name}.*" if _section([name]) else name for name in RUN_SETTINGS)
             raise ConfigError(
                 f"'{key}' cannot change for a trained run (it was fixed when the run was"

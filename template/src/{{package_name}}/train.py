@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .config import Config, dump_config
+from .config import Config, dump_config, key_within
 from .data import Dataset, load_dataset
 from .errors import CheckpointError, ConfigError, TrainingError
 from .losses import make_loss
@@ -103,8 +103,7 @@ def config_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return sorted(
         key
         for key in flat_old.keys() | flat_new.keys()
-        if flat_old.get(key) != flat_new.get(key)
-        and not any(key == skip or key.startswith(f"{skip}.") for skip in RESUMABLE_CHANGES)
+        if flat_old.get(key) != flat_new.get(key) and not key_within(key, RESUMABLE_CHANGES)
     )
 
 
