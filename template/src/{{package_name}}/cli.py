@@ -1,7 +1,9 @@
 """Command-line interface: the tool surface that people and the phase agents share.
 
 Every command takes `--config` plus `dotted.key=value` overrides, and `--json` for machines.
-Bad input ends with one line on stderr and the exit code of its error class (errors.py).
+evaluate, predict and export use the trained run's own config.yaml; their overrides may only
+change evaluate.*, tracking.* and output_dir (which finds the latest run). Bad input ends with
+one line on stderr and the exit code of its error class (errors.py).
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ Overrides = Annotated[
 ]
 JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON instead of tables")]
 RunOption = Annotated[
-    Path | None, typer.Option(help="run folder (default: the latest under output_dir)")
+    Path | None,
+    typer.Option(help="run folder (default: the latest under output_dir); --config is then unread"),
 ]
 DEFAULT_CONFIG = Path("configs/default.yaml")
 
@@ -52,11 +55,13 @@ def resolve(config: Path, overrides: list[str] | None) -> Config:
     return load_config(config, overrides or [])
 
 
-def run_folder(config: Path, run: Path | None) -> Path:
-    """The run given, or the latest one under the config's output_dir."""
+def run_folder(config: Path, run: Path | None, overrides: list[str] | None) -> Path:
+    """The run given, or the latest one under the output_dir of the config and overrides."""
     from .predict import resolve_run
 
-    return resolve_run(resolve(config, []).output_dir, run)
+    if run is not None:  # the run holds its own config.yaml: --config is not needed
+        return resolve_run(run.parent, run)
+    return resolve_run(resolve(config, overrides).output_dir, None)
 
 
 def emit(result: dict[str, Any], as_json: bool, table: Table | None = None) -> None:
@@ -177,16 +182,23 @@ def train(
 
 @app.command()
 def evaluate(
+    overrides: Overrides = None,
     run: RunOption = None,
     config: ConfigOption = DEFAULT_CONFIG,
-    bootstrap: Annotated[int | None, typer.Option(help="resamples (default: config)")] = None,
+    bootstrap: Annotated[
+        int | None, typer.Option(help="resamples; short for evaluate.bootstrap=N")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Test-split metrics with bootstrap intervals against a dummy baseline, plus plots."""
     from .evaluate import evaluate as run_evaluation
 
+    overrides = [
+        *(overrides or []),
+        *([] if bootstrap is None else [f"evaluate.bootstrap={bootstrap}"]),
+    ]
     with user_errors():
-        report = run_evaluation(run_folder(config, run), bootstrap)
+        report = run_evaluation(run_folder(config, run, overrides), overrides)
     confidence = f"{report['confidence']:.0%}"
     table = Table(title=f"{report['model']} on {report['rows']} test rows ({confidence} CI)")
     for column in ("metric", "model", "interval", "dummy baseline", "difference"):
@@ -208,6 +220,7 @@ def predict(
     source: Annotated[
         str, typer.Argument(help="CSV / Parquet file with the feature columns, or sample:<name>")
     ],
+    overrides: Overrides = None,
     output: Annotated[Path, typer.Option(help="CSV file to write")] = Path("predictions.csv"),
     run: RunOption = None,
     config: ConfigOption = DEFAULT_CONFIG,
@@ -217,11 +230,13 @@ def predict(
     from .predict import predict_file
 
     with user_errors():
-        emit(predict_file(run_folder(config, run), source, output), as_json)
+        found = run_folder(config, run, overrides)
+        emit(predict_file(found, source, output, overrides or []), as_json)
 
 
 @app.command()
 def export(
+    overrides: Overrides = None,
     run: RunOption = None,
     config: ConfigOption = DEFAULT_CONFIG,
     output: Annotated[
@@ -233,7 +248,7 @@ def export(
     from .predict import export_mlp
 
     with user_errors():
-        emit(export_mlp(run_folder(config, run), output), as_json)
+        emit(export_mlp(run_folder(config, run, overrides), output, overrides or []), as_json)
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -50,7 +50,7 @@ class GbmConfig(StrictModel):
 
 
 class MlpConfig(StrictModel):
-    hidden: list[int] = Field([128, 128], min_length=1)
+    hidden: list[Annotated[int, Field(ge=1)]] = Field([128, 128], min_length=1)
     dropout: float = Field(0.1, ge=0, lt=1)
 
 
@@ -107,7 +107,8 @@ class TrackingConfig(StrictModel):
 class Config(StrictModel):
     task: TaskType
     primary_metric: str
-    seed: int = Field(0, ge=0)
+    # numpy and scikit-learn take seeds below 2**32.
+    seed: int = Field(0, ge=0, lt=2**32)
     output_dir: Path = Path("outputs")
     data: DataConfig
     model: ModelConfig = Field(default_factory=ModelConfig)
@@ -128,16 +129,52 @@ class Config(StrictModel):
         return self
 
 
+# Sections a trained run may take overrides for (evaluate, predict, export); output_dir only
+# finds the run. Everything else (data, target, model, loss, train, seed) made the run.
+RUN_SETTINGS = ("evaluate", "tracking", "output_dir")
+
+
+def _section(path: Sequence[str | int]) -> type[BaseModel] | None:
+    """The config section at a key path, or None where the path is not a section."""
+    model: type[BaseModel] = Config
+    for part in path:
+        field = model.model_fields.get(str(part))
+        annotation = field.annotation if field else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return None
+        model = annotation
+    return model
+
+
+def _holds_text(path: Sequence[str]) -> bool:
+    """Whether the field at a key path is text (or text or null), such as a column name."""
+    section = _section(path[:-1])
+    field = section.model_fields.get(path[-1]) if section else None
+    return field is not None and field.annotation in (str, str | None)
+
+
+def key_within(key: str, sections: Sequence[str]) -> bool:
+    """Whether a dotted key is one of `sections` (dotted keys too) or lies inside one."""
+    return any(key == name or key.startswith(f"{name}.") for name in sections)
+
+
 def parse_override(override: str) -> tuple[list[str], Any]:
-    """Split `a.b=value` into its key path and a YAML-typed value (`0.1` is a float)."""
+    """Split `a.b=value` into its key path and a YAML-typed value (`0.1` is a float).
+
+    A text field (a column name, a path) takes the text as written, so `data.target=1` names
+    the column `1` and `007` stays `007`; only `null` still clears it.
+    """
     key, sep, text = override.partition("=")
-    if not sep or not key or any(not part for part in key.split(".")):
+    path = key.split(".")
+    if not sep or not key or any(not part for part in path):
         raise ConfigError(f"override '{override}' is not of the form dotted.key=value")
     try:
         value = yaml.safe_load(text) if text else ""
     except yaml.YAMLError:
         value = text
-    return key.split("."), value
+    if value is not None and _holds_text(path):
+        value = text
+    return path, value
 
 
 def apply_overrides(raw: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
@@ -154,14 +191,10 @@ def apply_overrides(raw: dict[str, Any], overrides: Sequence[str]) -> dict[str, 
     return raw
 
 
-def _allowed_keys(model: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
+def _allowed_keys(loc: Sequence[str | int]) -> list[str]:
     """The field names of the section at `loc` (to list them next to an unknown key)."""
-    for part in loc:
-        annotation = model.model_fields[str(part)].annotation
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-            return []
-        model = annotation
-    return list(model.model_fields)
+    section = _section(loc)
+    return list(section.model_fields) if section else []
 
 
 def describe(error: ValidationError) -> str:
@@ -170,7 +203,7 @@ def describe(error: ValidationError) -> str:
     for item in error.errors():
         key = ".".join(str(part) for part in item["loc"]) or "config"
         if item["type"] == "extra_forbidden":
-            allowed = ", ".join(_allowed_keys(Config, item["loc"][:-1]))
+            allowed = ", ".join(_allowed_keys(item["loc"][:-1]))
             problems.append(f"unknown key '{key}' (allowed: {allowed})")
         elif item["type"] == "missing":
             problems.append(f"missing key '{key}'")
@@ -198,6 +231,24 @@ def load_config(path: Path, overrides: Sequence[str] = ()) -> Config:
         return Config.model_validate(apply_overrides(raw, overrides))
     except ValidationError as exc:
         raise ConfigError(f"{path}: {describe(exc)}") from None
+
+
+def load_run_config(path: Path, overrides: Sequence[str] = ()) -> Config:
+    """A trained run's own config.yaml with overrides of the settings a trained run allows.
+
+    Any other key made the run (its data, model, training), so changing it here would describe
+    a model that was never trained: that is refused, naming the key.
+    """
+    config = load_config(path, overrides)  # unknown keys and bad values first
+    for override in overrides:
+        key = ".".join(parse_override(override)[0])
+        if not key_within(key, RUN_SETTINGS):
+            allowed = ", ".join(f"{name}.*" if _section([name]) else name for name in RUN_SETTINGS)
+            raise ConfigError(
+                f"'{key}' cannot change for a trained run (it was fixed when the run was"
+                f" trained; only {allowed} can); train a new run to change it"
+            )
+    return config
 
 
 def dump_config(config: Config) -> str:

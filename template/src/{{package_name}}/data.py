@@ -5,7 +5,10 @@ Bundled samples are the copies that scikit-learn ships, so nothing is downloaded
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
-from .errors import DataFileError, DataFormatError, SplitError, TargetError
+from .errors import ColumnError, DataFileError, DataFormatError, SplitError, TargetError
 
 if TYPE_CHECKING:
     from .config import Config, DataConfig
@@ -41,21 +44,43 @@ def load_sample(name: str) -> pl.DataFrame:
     return frame.with_columns(pl.Series(TARGET, bunch.target))
 
 
+def csv_header(path: Path) -> list[str]:
+    """The column names in a CSV file's first record, as written (quotes and all)."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return next(csv.reader(handle), [])
+
+
+def duplicated(names: list[str]) -> list[str]:
+    """Names that occur more than once, in order of first occurrence."""
+    counts = Counter(names)
+    return [name or "(blank)" for name in counts if counts[name] > 1]
+
+
 def read_table(path: Path) -> pl.DataFrame:
-    """Read a CSV or Parquet file; a missing, unreadable or corrupt file is a clear error."""
+    """Read a CSV or Parquet file; a missing, unreadable or corrupt file is a clear error.
+
+    Duplicated column names are refused: polars would rename the copies (`f1_duplicated_0`),
+    which no config and no model trained elsewhere would expect.
+    """
     suffix = path.suffix.lower()
     if suffix not in {".csv", ".parquet", ".pq"}:
         raise DataFileError(f"data file {path} is not .csv, .parquet or .pq")
     if not path.is_file():
         raise DataFileError(f"data file {path} does not exist")
+    twice = "has duplicated column names: {}; give each column a unique name"
     try:
         if suffix == ".csv":
+            if names := duplicated(csv_header(path)):
+                raise DataFormatError(f"data file {path} {twice.format(', '.join(names))}")
             frame = pl.read_csv(path, infer_schema_length=10_000, try_parse_dates=True)
         else:
             frame = pl.read_parquet(path)
     except PermissionError:
         raise DataFileError(f"data file {path} cannot be read (permission denied)") from None
-    except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
+    except pl.exceptions.DuplicateError as exc:  # Parquet: polars names the first one, quoted
+        names = re.findall(r"'([^']*)'", str(exc))[:1] or [str(exc)]
+        raise DataFormatError(f"data file {path} {twice.format(names[0])}") from None
+    except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError, csv.Error) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataFormatError(f"data file {path} is not valid {suffix[1:]}: {reason}") from None
     if frame.height == 0 or frame.width == 0:
@@ -90,6 +115,10 @@ def check_target(frame: pl.DataFrame, target: str, task: str) -> None:
         )
     if task == "regression" and not labels.dtype.is_numeric():
         raise TargetError(f"target column '{target}' is {labels.dtype}; regression needs numbers")
+    if labels.dtype.is_float() and (infinite := int(labels.is_infinite().sum())):
+        raise TargetError(
+            f"target column '{target}' has {infinite} infinite values; drop or fix those rows"
+        )
 
 
 def fingerprint(frame: pl.DataFrame) -> str:
@@ -97,6 +126,8 @@ def fingerprint(frame: pl.DataFrame) -> str:
     digest = hashlib.sha256()
     for name, series in zip(frame.columns, frame.get_columns(), strict=True):
         digest.update(f"{name}:{series.dtype}".encode())
+        if series.dtype == pl.Duration:  # polars has no text form of durations: use their ticks
+            series = series.to_physical()
         digest.update(series.cast(pl.String).fill_null("\x00").str.join("\x1f").item().encode())
     return digest.hexdigest()[:16]
 
@@ -113,14 +144,35 @@ class Schema:
         return self.numeric + self.categorical
 
 
+def check_column_types(frame: pl.DataFrame, columns: tuple[str, ...] | list[str]) -> None:
+    """Feature columns hold numbers, text, dates, times or booleans; lists, structs and bytes
+    have no meaning the models could learn from without a decision only a person can make."""
+    unusable = [
+        f"'{name}' is {frame.schema[name]}"
+        for name in columns
+        if frame.schema[name].is_nested() or frame.schema[name] in (pl.Binary, pl.Object)
+    ]
+    if unusable:
+        raise ColumnError(
+            f"column {', column '.join(unusable)}: a feature must hold numbers, text, dates,"
+            " times or booleans; flatten or drop it"
+        )
+
+
+def holds_numbers(dtype: pl.DataType) -> bool:
+    """Numbers, dates, times, durations and booleans feed the model as numbers."""
+    return dtype.is_numeric() or dtype.is_temporal() or dtype == pl.Boolean
+
+
 def infer_schema(frame: pl.DataFrame, data: DataConfig) -> Schema:
     """Every column but the target, group and time columns is a feature, typed by its dtype."""
     skip = {data.target, data.group_column, data.time_column}
+    check_column_types(frame, [name for name in frame.columns if name not in skip])
     numeric, categorical = [], []
     for name, dtype in frame.schema.items():
         if name in skip:
             continue
-        if dtype.is_numeric() or dtype.is_temporal() or dtype == pl.Boolean:
+        if holds_numbers(dtype):
             numeric.append(name)
         else:
             categorical.append(name)
@@ -129,19 +181,49 @@ def infer_schema(frame: pl.DataFrame, data: DataConfig) -> Schema:
     return Schema(tuple(numeric), tuple(categorical))
 
 
+def as_number(name: str, dtype: pl.DataType) -> pl.Expr:
+    """A column as Float64: dates as epoch seconds, times of day and durations as seconds;
+    NaN and ±inf become missing (an infinity is a division gone wrong, not a magnitude)."""
+    column = pl.col(name)
+    if not holds_numbers(dtype):  # text (or categories) that passed `check_numbers`
+        column = column.cast(pl.String).str.strip_chars()
+    elif dtype == pl.Time:
+        column = column.cast(pl.Int64) / 1e9  # nanoseconds since midnight
+    elif dtype == pl.Duration:
+        column = column.dt.total_microseconds() / 1e6
+    elif dtype.is_temporal():
+        column = column.dt.epoch("s")
+    number = column.cast(pl.Float64, strict=False)
+    return pl.when(number.is_finite()).then(number).alias(name)
+
+
+def check_numbers(frame: pl.DataFrame, columns: tuple[str, ...]) -> None:
+    """Numeric features that arrive as text (a new file to predict on, say) must parse as
+    numbers; the error names each column, how many values failed and the first of them."""
+    text = [name for name in columns if not holds_numbers(frame.schema[name])]
+    problems = []
+    for name in text:
+        values = frame[name].cast(pl.String).drop_nulls()
+        failed = values.filter(values.str.strip_chars().cast(pl.Float64, strict=False).is_null())
+        if failed.len():
+            problems.append(
+                f"column '{name}' should hold numbers, but {failed.len()} of {values.len()}"
+                f" values are not numbers (first: {failed[0]!r})"
+            )
+    if problems:
+        raise ColumnError("; ".join(problems) + "; fix those values or leave them empty")
+
+
 def features(frame: pl.DataFrame, schema: Schema) -> pl.DataFrame:
-    """The feature columns in model form: numbers as Float64 (dates as epoch seconds, missing
-    as null), text as String."""
+    """The feature columns in model form: numbers as Float64 (see `as_number`, missing as
+    null), text as String."""
     missing = [name for name in schema.columns if name not in frame.columns]
     if missing:
         raise DataFormatError(f"the data lacks feature columns: {', '.join(missing)}")
+    check_column_types(frame, schema.columns)
+    check_numbers(frame, schema.numeric)
     return frame.select(
-        *(
-            (pl.col(name).dt.epoch("s") if frame.schema[name].is_temporal() else pl.col(name))
-            .cast(pl.Float64)
-            .fill_nan(None)
-            for name in schema.numeric
-        ),
+        *(as_number(name, frame.schema[name]) for name in schema.numeric),
         # Missing text is a category of its own, the same for every encoder.
         *(pl.col(name).cast(pl.String).fill_null(MISSING) for name in schema.categorical),
     )
@@ -204,15 +286,24 @@ def _shuffled_split(
         outer = GroupShuffleSplit(n_splits=1, test_size=data.test_size, random_state=seed)
         rest, test = next(outer.split(rows, groups=groups))
         val_share = data.val_size / (1 - data.test_size)
-        inner = GroupShuffleSplit(n_splits=1, test_size=val_share, random_state=seed + 1)
+        inner_seed = (seed + 1) % 2**32  # another shuffle than the outer split's
+        inner = GroupShuffleSplit(n_splits=1, test_size=val_share, random_state=inner_seed)
         train, val = next(inner.split(rest, groups=groups[rest]))
         return Splits(rest[train], rest[val], test)
-    rest, test = train_test_split(
-        rows, test_size=data.test_size, random_state=seed, stratify=labels
-    )
-    val_share = data.val_size / (1 - data.test_size)
-    stratify = None if labels is None else labels[rest]
-    train, val = train_test_split(rest, test_size=val_share, random_state=seed, stratify=stratify)
+    try:
+        rest, test = train_test_split(
+            rows, test_size=data.test_size, random_state=seed, stratify=labels
+        )
+        val_share = data.val_size / (1 - data.test_size)
+        stratify = None if labels is None else labels[rest]
+        train, val = train_test_split(
+            rest, test_size=val_share, random_state=seed, stratify=stratify
+        )
+    except ValueError as exc:  # too few rows for a split that holds every class
+        raise SplitError(
+            f"{n} rows cannot be split stratified by class ({exc}); add rows or raise"
+            f" data.test_size / data.val_size (now {data.test_size} / {data.val_size})"
+        ) from None
     return Splits(np.sort(train), np.sort(val), np.sort(test))
 
 
@@ -228,7 +319,7 @@ def split_rows(frame: pl.DataFrame, labels: Labels, data: DataConfig, seed: int)
     if data.time_column is not None:
         try:
             times = features(frame, Schema((data.time_column,), ())).to_series().to_numpy()
-        except pl.exceptions.PolarsError:
+        except ColumnError:
             dtype = frame.schema[data.time_column]
             raise SplitError(
                 f"time column '{data.time_column}' is {dtype}; it must hold dates or numbers"

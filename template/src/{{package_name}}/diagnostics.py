@@ -98,7 +98,7 @@ def single_feature_scores(dataset: Dataset, task: str, seed: int) -> dict[str, f
 
 
 def column_risks(frame: pl.DataFrame, columns: tuple[str, ...]) -> list[dict[str, Any]]:
-    """ID-like, constant and mostly-missing feature columns."""
+    """ID-like, constant, mostly-missing and infinite-valued feature columns."""
     risks = []
     for name in columns:
         series = frame[name]
@@ -135,6 +135,17 @@ def column_risks(frame: pl.DataFrame, columns: tuple[str, ...]) -> list[dict[str
                     f"'{name}' is missing on {missing_share:.1%} of rows",
                     column=name,
                     missing_share=round(missing_share, 4),
+                )
+            )
+        infinite = int(series.is_infinite().sum()) if series.dtype.is_float() else 0
+        if infinite:
+            risks.append(
+                _risk(
+                    "infinite",
+                    "medium",
+                    f"'{name}' has {infinite} infinite values; the model reads them as missing",
+                    column=name,
+                    values=infinite,
                 )
             )
     return risks
@@ -219,7 +230,7 @@ def find_risks(dataset: Dataset, config: Config) -> dict[str, Any]:
     if config.task == "classification":
         risks += label_risks(dataset)
 
-    temporal = [name for name, dtype in frame.schema.items() if dtype.is_temporal()]
+    temporal = [name for name, dtype in frame.schema.items() if dtype in (pl.Date, pl.Datetime)]
     if data.time_column is None and temporal:
         risks.append(
             _risk(

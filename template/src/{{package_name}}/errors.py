@@ -63,3 +63,9 @@ class TrackingError(ProjectError):
     """The configured tracking backend is not installed or cannot be reached."""
 
     exit_code = 11
+
+
+class ColumnError(ProjectError):
+    """A column the model cannot take: text in a numeric feature, or a nested / binary type."""
+
+    exit_code = 12

@@ -4,6 +4,7 @@ baseline fitted on the training rows, written to metrics.json, plus PNG plots.""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -84,9 +85,9 @@ def plot(
     return paths
 
 
-def evaluate(run: Path, resamples: int | None = None) -> dict[str, Any]:
+def evaluate(run: Path, overrides: Sequence[str] = ()) -> dict[str, Any]:
     """Score the run's best model on its test rows; writes metrics.json and plots/."""
-    config, predictor, summary = load_run(run)
+    config, predictor, summary = load_run(run, overrides)
     dataset = load_dataset(config)
     if dataset.fingerprint != summary.get("data_fingerprint"):
         raise CheckpointError(
@@ -101,7 +102,7 @@ def evaluate(run: Path, resamples: int | None = None) -> dict[str, Any]:
         config.task, y_train, len(y_test), None if classes is None else len(classes)
     )
     names = TASK_METRICS[config.task]
-    n = config.evaluate.bootstrap if resamples is None else resamples
+    n = config.evaluate.bootstrap
     metrics = bootstrap(names, y_test, pred, n, config.evaluate.confidence, config.seed, baseline)
     primary = metrics[config.primary_metric]
     report = {

@@ -7,6 +7,7 @@ scikit-learn models, the estimator) and, for the MLP, best.pt / last.pt.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import numpy as np
 import polars as pl
 import torch
 
-from .config import Config, load_config
+from .config import Config, load_run_config
 from .data import features, load_frame
 from .errors import CheckpointError, SchemaError
 from .models import MLP, Predictor
@@ -35,9 +36,10 @@ def resolve_run(output_dir: Path, run: Path | None) -> Path:
     return run
 
 
-def load_run(run: Path) -> tuple[Config, Predictor, dict[str, Any]]:
-    """The run's own config, its predictor (best weights for the MLP) and its summary."""
-    config = load_config(run / "config.yaml")
+def load_run(run: Path, overrides: Sequence[str] = ()) -> tuple[Config, Predictor, dict[str, Any]]:
+    """The run's own config (with overrides a trained run allows), its predictor (best weights
+    for the MLP) and its summary."""
+    config = load_run_config(run / "config.yaml", overrides)
     summary_path, predictor_path = run / "run.json", run / "predictor.joblib"
     if not summary_path.is_file() or not predictor_path.is_file():
         raise CheckpointError(f"run {run} did not finish training (no run.json / predictor.joblib)")
@@ -75,13 +77,13 @@ def load_run(run: Path) -> tuple[Config, Predictor, dict[str, Any]]:
 
 
 def predict_file(
-    run: Path, source: str | Path, output: Path, batch_size: int = 8192
+    run: Path, source: str | Path, output: Path, overrides: Sequence[str] = ()
 ) -> dict[str, Any]:
     """Predictions for every row of a CSV / Parquet file (or a bundled sample), into a CSV.
 
     Columns the model was not trained on (the target, say) are ignored.
     """
-    config, predictor, _ = load_run(run)
+    config, predictor, _ = load_run(run, overrides)
     frame = load_frame(str(source))
     missing = [name for name in predictor.schema.columns if name not in frame.columns]
     if missing:
@@ -89,7 +91,7 @@ def predict_file(
             f"{source} lacks {len(missing)} feature column(s) the model was trained on:"
             f" {', '.join(missing[:10])}"
         )
-    pred = predictor.predict(features(frame, predictor.schema), batch_size)
+    pred = predictor.predict(features(frame, predictor.schema), config.evaluate.batch_size)
     if config.task == "classification":
         classes = list(predictor.classes or ())
         columns = {"prediction": pl.Series([classes[i] for i in pred.argmax(axis=1)])}
@@ -103,12 +105,14 @@ def predict_file(
     return {"run": str(run), "rows": frame.height, "output": str(output)}
 
 
-def export_mlp(run: Path, output: Path | None = None) -> dict[str, Any]:
+def export_mlp(
+    run: Path, output: Path | None = None, overrides: Sequence[str] = ()
+) -> dict[str, Any]:
     """The MLP as a torch.export program (.pt2) with a dynamic batch size, checked to give the
     same outputs as the original. Its input is the preprocessed feature matrix."""
     from torch.export import Dim, export
 
-    config, predictor, _ = load_run(run)
+    config, predictor, _ = load_run(run, overrides)
     if predictor.module is None:
         raise CheckpointError(f"run {run} trained a {predictor.name} model; only the mlp exports")
     module = predictor.module.eval()

@@ -22,15 +22,16 @@ import numpy as np
 import torch
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .config import Config, dump_config
+from .config import Config, dump_config, key_within
 from .data import Dataset, load_dataset
-from .errors import CheckpointError, TrainingError
+from .errors import CheckpointError, ConfigError, TrainingError
 from .losses import make_loss
 from .metrics import is_better, score
 from .models import MLP, Predictor, make_estimator, make_preprocessor, mlp_args, mlp_outputs
 from .tracking import Tracker, flatten, git_commit, open_tracker
 
-# Config keys that may change when a run is resumed; any other difference is refused.
+# Config keys that may change when a run is resumed; any other difference is refused
+# (and train.epochs only under the constant schedule: see resume_state).
 RESUMABLE_CHANGES = (
     "output_dir",
     "tracking",
@@ -67,13 +68,17 @@ class Fit:
 
 
 def pick_device(setting: str) -> torch.device:
+    """The configured device; one this machine lacks is a config error, not a torch crash."""
+    available = {"cpu": True, "cuda": torch.cuda.is_available()}
+    available["mps"] = torch.backends.mps.is_available()
     if setting != "auto":
+        if not available[setting]:
+            raise ConfigError(
+                f"train.device is {setting}, but {setting.upper()} is not available on this"
+                " machine (or in this torch build); use train.device=auto or cpu"
+            )
         return torch.device(setting)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
+    return torch.device(next(name for name in ("cuda", "mps", "cpu") if available[name]))
 
 
 def seed_everything(seed: int, deterministic: bool, device: torch.device) -> None:
@@ -98,8 +103,7 @@ def config_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return sorted(
         key
         for key in flat_old.keys() | flat_new.keys()
-        if flat_old.get(key) != flat_new.get(key)
-        and not any(key == skip or key.startswith(f"{skip}.") for skip in RESUMABLE_CHANGES)
+        if flat_old.get(key) != flat_new.get(key) and not key_within(key, RESUMABLE_CHANGES)
     )
 
 
@@ -369,6 +373,7 @@ def fit_mlp(
                     "best_score": fit.best_score,
                     "history": fit.history,
                     "config": json.loads(config.model_dump_json()),
+                    "data_fingerprint": dataset.fingerprint,
                 }
                 atomic_save(
                     {**parts.state_dict(), **described, **progress_state}, run_dir / "last.pt"
@@ -404,6 +409,9 @@ def fit_model(config: Config, dataset: Dataset, **loop: Any) -> Fit:
 def new_run_dir(output_dir: Path, model: str) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     runs = output_dir / "runs"
+    for folder in (output_dir, runs):
+        if folder.exists() and not folder.is_dir():
+            raise ConfigError(f"output_dir {output_dir} cannot hold runs: {folder} is a file")
     for attempt in range(100):
         path = runs / (f"{stamp}-{model}" + ("" if attempt == 0 else f"-{attempt}"))
         try:
@@ -411,11 +419,19 @@ def new_run_dir(output_dir: Path, model: str) -> Path:
             return path
         except FileExistsError:
             continue
+        except OSError as exc:
+            raise ConfigError(
+                f"output_dir {output_dir}: cannot create {path}: {exc.strerror}"
+            ) from None
     raise RuntimeError(f"could not create a new run folder under {runs}")
 
 
 def resume_state(config: Config, run_dir: Path) -> dict[str, Any]:
-    """The last checkpoint of a run, refused if the run was made with a different config."""
+    """The last checkpoint of a run, refused if the run was made with a different config.
+
+    With the cosine schedule, train.epochs fixes how the learning rate decays: another value
+    would bend the curve mid-run, so it is refused (the constant schedule takes any value).
+    """
     state = load_checkpoint(run_dir / "last.pt")
     differences = config_differences(state["config"], json.loads(config.model_dump_json()))
     if differences:
@@ -424,7 +440,24 @@ def resume_state(config: Config, run_dir: Path) -> dict[str, Any]:
             f"checkpoint {run_dir / 'last.pt'} was made with another config ({shown} differ);"
             " resume with the run's own config.yaml"
         )
+    planned = state["config"]["train"]["epochs"]
+    if config.train.schedule == "cosine" and config.train.epochs != planned:
+        raise CheckpointError(
+            f"train.epochs cannot change on resume under the cosine schedule (run {run_dir}"
+            f" decays its learning rate over {planned} epochs, not {config.train.epochs});"
+            f" resume with train.epochs={planned}, or train a new run"
+        )
     return state
+
+
+def check_same_data(state: dict[str, Any], dataset: Dataset, run_dir: Path) -> None:
+    """A resumed run continues on the rows it started on, or not at all."""
+    if state.get("data_fingerprint") != dataset.fingerprint:
+        raise CheckpointError(
+            f"the data changed since run {run_dir} was checkpointed (fingerprint"
+            f" {dataset.fingerprint}, checkpoint {state.get('data_fingerprint')}); resuming"
+            " would mix two datasets in one model: train a new run"
+        )
 
 
 def train(config: Config, resume: Path | None = None, show_progress: bool = False) -> dict:
@@ -432,8 +465,12 @@ def train(config: Config, resume: Path | None = None, show_progress: bool = Fals
     started = time.perf_counter()
     if resume is not None and config.model.name != "mlp":
         raise CheckpointError(f"only the mlp model resumes; model.name is {config.model.name}")
+    if config.model.name == "mlp":
+        pick_device(config.train.device)  # a missing device fails before any folder is made
     state = resume_state(config, resume) if resume is not None else None
     dataset = load_dataset(config)
+    if state is not None:
+        check_same_data(state, dataset, resume)
     run_dir = resume if resume is not None else new_run_dir(config.output_dir, config.model.name)
     (run_dir / "config.yaml").write_text(dump_config(config))
     tracker = open_tracker(config, run_dir.name, run_dir)
