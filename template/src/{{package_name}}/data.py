@@ -6,6 +6,8 @@ Bundled samples are the copies that scikit-learn ships, so nothing is downloaded
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,26 +43,58 @@ def load_sample(name: str) -> pl.DataFrame:
     return frame.with_columns(pl.Series(TARGET, bunch.target))
 
 
-def read_table(path: Path) -> pl.DataFrame:
-    """Read a CSV or Parquet file; a missing, unreadable or corrupt file is a clear error."""
+CSV_OPTIONS: dict[str, Any] = {"infer_schema_length": 10_000, "try_parse_dates": True}
+
+
+def _table_suffix(path: Path) -> str:
+    """The file's suffix, once it is known to be a table file that exists."""
     suffix = path.suffix.lower()
     if suffix not in {".csv", ".parquet", ".pq"}:
         raise DataFileError(f"data file {path} is not .csv, .parquet or .pq")
     if not path.is_file():
         raise DataFileError(f"data file {path} does not exist")
+    return suffix
+
+
+@contextmanager
+def _reading(path: Path, suffix: str) -> Iterator[None]:
+    """An unreadable or corrupt file becomes a clear error."""
     try:
-        if suffix == ".csv":
-            frame = pl.read_csv(path, infer_schema_length=10_000, try_parse_dates=True)
-        else:
-            frame = pl.read_parquet(path)
+        yield
     except PermissionError:
         raise DataFileError(f"data file {path} cannot be read (permission denied)") from None
     except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataFormatError(f"data file {path} is not valid {suffix[1:]}: {reason}") from None
+
+
+def _no_rows(path: Path) -> DataFormatError:
+    return DataFormatError(f"data file {path} holds no rows or no columns")
+
+
+def read_table(path: Path) -> pl.DataFrame:
+    """Read a CSV or Parquet file; a missing, unreadable or corrupt file is a clear error."""
+    suffix = _table_suffix(path)
+    with _reading(path, suffix):
+        frame = pl.read_csv(path, **CSV_OPTIONS) if suffix == ".csv" else pl.read_parquet(path)
     if frame.height == 0 or frame.width == 0:
-        raise DataFormatError(f"data file {path} holds no rows or no columns")
+        raise _no_rows(path)
     return frame
+
+
+def read_batches(path: Path, rows: int) -> Iterator[pl.DataFrame]:
+    """A CSV or Parquet file read lazily, `rows` rows at a time (the last batch may be
+    shorter), so memory holds one batch, not the file. Types as `read_table` infers them."""
+    suffix = _table_suffix(path)
+    with _reading(path, suffix):
+        lazy = pl.scan_csv(path, **CSV_OPTIONS) if suffix == ".csv" else pl.scan_parquet(path)
+        seen = 0
+        for batch in lazy.collect_batches(chunk_size=rows):
+            if batch.height and batch.width:
+                seen += batch.height
+                yield batch
+    if not seen:
+        raise _no_rows(path)
 
 
 def load_frame(source: str) -> pl.DataFrame:

@@ -124,16 +124,24 @@ def mlp_outputs(
     target_scale: tuple[float, float],
     batch_size: int = 8192,
 ) -> np.ndarray:
-    """Batched MLP inference in eval mode: probabilities, or values on the target's scale."""
+    """Batched MLP inference in eval mode: probabilities, or values on the target's scale.
+
+    Each batch is copied to fresh memory and finished on its own (softmax included): the
+    matrix kernels take other paths for an unaligned slice, and torch splits a large softmax
+    among threads, both of which move the last bit of some rows. This way a row's output does
+    not depend on the rows around it, and a file read in parts predicts the same bytes.
+    """
     module.eval()
     device = next(module.parameters()).device
-    out = torch.cat(
-        [module(x[i : i + batch_size].to(device)).float() for i in range(0, len(x), batch_size)]
-    ).cpu()
-    if task == "classification":
-        return torch.softmax(out, dim=1).numpy().astype(np.float64)
     mean, std = target_scale
-    return out.squeeze(1).numpy().astype(np.float64) * std + mean
+    outputs = []
+    for start in range(0, len(x), batch_size):
+        out = module(x[start : start + batch_size].to(device, copy=True)).float()
+        if task == "classification":
+            outputs.append(torch.softmax(out, dim=1).cpu().numpy().astype(np.float64))
+        else:
+            outputs.append(out.squeeze(1).cpu().numpy().astype(np.float64) * std + mean)
+    return np.concatenate(outputs)
 
 
 @dataclass
