@@ -200,9 +200,10 @@ def encode_target(frame: pl.DataFrame, target: str, task: str) -> Labels:
     column = frame[target]
     if task == "regression":
         return Labels(column.cast(pl.Float64).to_numpy(), None)
-    classes = tuple(column.unique().sort().to_list())
-    lookup = {label: index for index, label in enumerate(classes)}
-    return Labels(np.array([lookup[label] for label in column.to_list()], np.int64), classes)
+    ordered = column.unique().sort()
+    # Each label's index among the sorted classes, found by binary search (no Python objects).
+    indices = ordered.search_sorted(column, side="left").cast(pl.Int64).to_numpy()
+    return Labels(indices, tuple(ordered.to_list()))
 
 
 @dataclass(frozen=True)
