@@ -11,6 +11,7 @@ raw feature columns and returns class probabilities (n, classes) or values (n,).
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -85,6 +86,26 @@ def mlp_args(config: Config, inputs: int, n_classes: int | None) -> dict[str, An
         "outputs": outputs,
         "dropout": config.model.mlp.dropout,
     }
+
+
+# An optimizer update holds at most this share of the training rows (1/8: 8 updates an epoch).
+MIN_UPDATES_PER_EPOCH = 8
+
+
+def mlp_budget(
+    rows: int, batch_size: int, accumulate: int, epochs: int, min_steps: int
+) -> tuple[int, int]:
+    """The (micro-batch size, epochs) of an MLP fit on `rows` training rows.
+
+    On small data the configured batch would make an epoch one or two updates (220 rows at
+    batch 256: 30 epochs, 30 steps), which leaves the MLP undertrained. So an update holds at
+    most 1/8 of the rows, and the epochs grow until the fit makes at least `min_steps` updates
+    (early stopping still ends it sooner). Large data keeps the configured batch and epochs.
+    """
+    update = min(batch_size * accumulate, max(1, rows // MIN_UPDATES_PER_EPOCH))
+    batch = max(1, update // accumulate)
+    updates_per_epoch = math.ceil(math.ceil(rows / batch) / accumulate)
+    return batch, max(epochs, math.ceil(min_steps / updates_per_epoch))
 
 
 def make_estimator(config: Config, class_weight: str | None = None) -> Any:
