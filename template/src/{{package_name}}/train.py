@@ -354,7 +354,10 @@ def fit_mlp(
                 )
             pred = mlp_outputs(model, x_val, config.task, (mean, std), config.evaluate.batch_size)
             value = score(metric, arrays.y_val, pred)
-            improved = is_better(metric, value, fit.best_score, cfg.min_delta)
+            # A tie keeps the later epoch: on a small validation split a step metric such as
+            # accuracy plateaus early, and the later weights have trained for longer.
+            tie = value == fit.best_score
+            improved = tie or is_better(metric, value, fit.best_score, cfg.min_delta)
             if improved:
                 fit.best_epoch, fit.best_score, bad_epochs = epoch, value, 0
                 best_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
