@@ -43,6 +43,7 @@ def load_sample(name: str) -> pl.DataFrame:
     return frame.with_columns(pl.Series(TARGET, bunch.target))
 
 
+# One set of CSV options, so a file read whole and a file read in batches get the same types.
 CSV_OPTIONS: dict[str, Any] = {"infer_schema_length": 10_000, "try_parse_dates": True}
 
 
