@@ -15,6 +15,8 @@ import numpy as np
 
 from .config import Config
 from .data import Dataset, Splits, load_dataset
+from .errors import SplitError
+from .evaluate import dummy_predictions
 from .metrics import HIGHER_IS_BETTER, score
 from .train import fit_model
 
@@ -22,24 +24,53 @@ from .train import fit_model
 def folds(
     config: Config, dataset: Dataset, rows: np.ndarray
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Time-ordered, grouped, stratified or plain K folds over `rows`, as configured."""
+    """Time-ordered, grouped, stratified or plain K folds over `rows`, as configured.
+
+    Folds that cannot be made (more folds than rows, than groups, or than rows of every class)
+    are a SplitError that says so.
+    """
     from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold, TimeSeriesSplit
 
     k, seed, data = config.bakeoff.folds, config.seed, config.data
-    if data.time_column is not None:
-        times = dataset.frame[data.time_column].to_physical().to_numpy()[rows]
-        ordered = rows[np.argsort(times, kind="stable")]
-        return [(ordered[a], ordered[b]) for a, b in TimeSeriesSplit(n_splits=k).split(ordered)]
-    if data.group_column is not None:
-        groups = dataset.frame[data.group_column].cast(str).fill_null("").to_numpy()[rows]
-        splitter = GroupKFold(n_splits=k)
-        return [(rows[a], rows[b]) for a, b in splitter.split(rows, groups=groups)]
-    if config.task == "classification":
-        splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
-        labels = dataset.labels.y[rows]
-        return [(rows[a], rows[b]) for a, b in splitter.split(rows, labels)]
-    splitter = KFold(n_splits=k, shuffle=True, random_state=seed)
-    return [(rows[a], rows[b]) for a, b in splitter.split(rows)]
+    try:
+        if data.time_column is not None:
+            times = dataset.frame[data.time_column].to_physical().to_numpy()[rows]
+            ordered = rows[np.argsort(times, kind="stable")]
+            splits = TimeSeriesSplit(n_splits=k).split(ordered)
+            return [(ordered[a], ordered[b]) for a, b in splits]
+        if data.group_column is not None:
+            groups = dataset.frame[data.group_column].cast(str).fill_null("").to_numpy()[rows]
+            splits = GroupKFold(n_splits=k).split(rows, groups=groups)
+        elif config.task == "classification":
+            splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+            splits = splitter.split(rows, dataset.labels.y[rows])
+        else:
+            splits = KFold(n_splits=k, shuffle=True, random_state=seed).split(rows)
+        return [(rows[a], rows[b]) for a, b in splits]
+    except ValueError as exc:  # scikit-learn's own check, e.g. "n_splits=5 ... n_groups=3"
+        reason = str(exc).strip().splitlines()[0]
+        raise SplitError(
+            f"bakeoff.folds={k} does not fit the {len(rows)} non-test rows: {reason}"
+            " Lower bakeoff.folds (at least 2)"
+        ) from None
+
+
+def undefined_fold(
+    config: Config, dataset: Dataset, model: str, fold: int, y_test: np.ndarray
+) -> SplitError:
+    """The error for a fold whose score is NaN, with the likely reason."""
+    metric, k = config.primary_metric, config.bakeoff.folds
+    classes = dataset.labels.classes
+    if classes is not None and len(np.unique(y_test)) < len(classes):
+        why = f"they hold {len(np.unique(y_test))} of the {len(classes)} classes"
+    elif classes is None and np.ptp(y_test) == 0:
+        why = "the target is constant there"
+    else:
+        why = f"the {model} model's predictions are not finite"
+    return SplitError(
+        f"{metric} is undefined on fold {fold} of {k} for {model} ({len(y_test)} held-out rows;"
+        f" {why}); lower bakeoff.folds, add rows, or pick another primary_metric"
+    )
 
 
 def inner_split(
@@ -62,18 +93,43 @@ def single_row_latency_ms(predictor: Any, frame: Any, repeats: int = 20) -> floa
     return 1000 * statistics.median(times)
 
 
+def spread(scores: list[float]) -> dict[str, Any]:
+    """Mean, sample standard deviation and the rounded scores of the folds."""
+    return {
+        "mean": float(np.mean(scores)),
+        "std": float(np.std(scores, ddof=1)) if len(scores) > 1 else 0.0,
+        "folds": [round(value, 6) for value in scores],
+    }
+
+
 def bakeoff(config: Config) -> dict[str, Any]:
-    """Mean ± std of the primary metric over folds, fit time, latency and size, per model."""
+    """Mean ± std of the primary metric over folds, fit time, latency and size, per model;
+    and the same folds scored by the dummy baseline (training class frequencies or mean)."""
     dataset = load_dataset(config)
     rows = np.sort(np.concatenate([dataset.splits.train, dataset.splits.val]))
     metric = config.primary_metric
+    splits = folds(config, dataset, rows)
+    classes = dataset.labels.classes
+    baseline = [
+        score(
+            metric,
+            dataset.labels.y[fold_test],
+            dummy_predictions(
+                config.task,
+                dataset.labels.y[fold_train],
+                len(fold_test),
+                None if classes is None else len(classes),
+            ),
+        )
+        for fold_train, fold_test in splits
+    ]
     results = []
     for name in config.bakeoff.models:
         candidate = config.model_copy(deep=True)
         candidate.model.name = name
         candidate.train.epochs = config.bakeoff.mlp_epochs
         scores, fit_seconds, latencies, batch_ms, sizes = [], [], [], [], []
-        for fold_train, fold_test in folds(config, dataset, rows):
+        for fold, (fold_train, fold_test) in enumerate(splits, start=1):
             inner_train, inner_val = inner_split(config, dataset, fold_train)
             view = dataclasses.replace(dataset, splits=Splits(inner_train, inner_val, fold_test))
             start = time.perf_counter()
@@ -84,15 +140,15 @@ def bakeoff(config: Config) -> dict[str, Any]:
             pred = predictor.predict(test_frame)
             batch_ms.append(1000 * (time.perf_counter() - start) / len(y_test))
             scores.append(score(metric, y_test, pred))
+            if not np.isfinite(scores[-1]):  # a NaN mean would pick an arbitrary winner
+                raise undefined_fold(config, dataset, name, fold, y_test)
             latencies.append(single_row_latency_ms(predictor, test_frame))
             sizes.append(predictor.size_bytes())
         results.append(
             {
                 "model": name,
                 "metric": metric,
-                "mean": float(np.mean(scores)),
-                "std": float(np.std(scores, ddof=1)) if len(scores) > 1 else 0.0,
-                "folds": [round(value, 6) for value in scores],
+                **spread(scores),
                 "fit_seconds": float(np.mean(fit_seconds)),
                 "latency_ms_single_row": float(np.median(latencies)),
                 "latency_ms_per_row_batched": float(np.mean(batch_ms)),
@@ -108,4 +164,5 @@ def bakeoff(config: Config) -> dict[str, Any]:
         "rows": len(rows),
         "results": results,
         "best": best,
+        "baseline": {"model": "dummy", **spread(baseline)},
     }

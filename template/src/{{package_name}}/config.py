@@ -70,6 +70,9 @@ class LossConfig(StrictModel):
 
 class TrainConfig(StrictModel):
     epochs: int = Field(60, ge=1)
+    min_steps: int = Field(
+        600, ge=0, description="small data: more epochs until this many optimizer steps; 0: off"
+    )
     batch_size: int = Field(256, ge=1)
     lr: float = Field(3e-3, gt=0)
     weight_decay: float = Field(1e-4, ge=0)
@@ -94,7 +97,7 @@ class EvaluateConfig(StrictModel):
 
 class BakeoffConfig(StrictModel):
     folds: int = Field(5, ge=2)
-    models: list[Literal["linear", "gbm", "mlp"]] = ["linear", "gbm", "mlp"]
+    models: list[Literal["linear", "gbm", "mlp"]] = Field(["linear", "gbm", "mlp"], min_length=1)
     mlp_epochs: int = Field(30, ge=1, description="epochs per fold for the MLP")
 
 

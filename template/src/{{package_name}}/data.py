@@ -9,6 +9,8 @@ import csv
 import hashlib
 import re
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -56,36 +58,67 @@ def duplicated(names: list[str]) -> list[str]:
     return [name or "(blank)" for name in counts if counts[name] > 1]
 
 
-def read_table(path: Path) -> pl.DataFrame:
-    """Read a CSV or Parquet file; a missing, unreadable or corrupt file is a clear error.
+# One set of CSV options, so a file read whole and a file read in batches get the same types.
+CSV_OPTIONS: dict[str, Any] = {"infer_schema_length": 10_000, "try_parse_dates": True}
+TWICE = "has duplicated column names: {}; give each column a unique name"
 
-    Duplicated column names are refused: polars would rename the copies (`f1_duplicated_0`),
-    which no config and no model trained elsewhere would expect.
-    """
+
+def _table_suffix(path: Path) -> str:
+    """The file's suffix, once it is known to be a table file that exists."""
     suffix = path.suffix.lower()
     if suffix not in {".csv", ".parquet", ".pq"}:
         raise DataFileError(f"data file {path} is not .csv, .parquet or .pq")
     if not path.is_file():
         raise DataFileError(f"data file {path} does not exist")
-    twice = "has duplicated column names: {}; give each column a unique name"
+    return suffix
+
+
+@contextmanager
+def _reading(path: Path, suffix: str) -> Iterator[None]:
+    """Read a table file inside this: duplicated column names are refused (polars would rename
+    the copies, `f1_duplicated_0`, which no config and no model trained elsewhere expects), and
+    an unreadable or corrupt file becomes a clear error."""
     try:
-        if suffix == ".csv":
-            if names := duplicated(csv_header(path)):
-                raise DataFormatError(f"data file {path} {twice.format(', '.join(names))}")
-            frame = pl.read_csv(path, infer_schema_length=10_000, try_parse_dates=True)
-        else:
-            frame = pl.read_parquet(path)
+        if suffix == ".csv" and (names := duplicated(csv_header(path))):
+            raise DataFormatError(f"data file {path} {TWICE.format(', '.join(names))}")
+        yield
     except PermissionError:
         raise DataFileError(f"data file {path} cannot be read (permission denied)") from None
     except pl.exceptions.DuplicateError as exc:  # Parquet: polars names the first one, quoted
         names = re.findall(r"'([^']*)'", str(exc))[:1] or [str(exc)]
-        raise DataFormatError(f"data file {path} {twice.format(names[0])}") from None
+        raise DataFormatError(f"data file {path} {TWICE.format(names[0])}") from None
     except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError, csv.Error) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataFormatError(f"data file {path} is not valid {suffix[1:]}: {reason}") from None
+
+
+def _no_rows(path: Path) -> DataFormatError:
+    return DataFormatError(f"data file {path} holds no rows or no columns")
+
+
+def read_table(path: Path) -> pl.DataFrame:
+    """Read a CSV or Parquet file; a missing, unreadable or corrupt file is a clear error."""
+    suffix = _table_suffix(path)
+    with _reading(path, suffix):
+        frame = pl.read_csv(path, **CSV_OPTIONS) if suffix == ".csv" else pl.read_parquet(path)
     if frame.height == 0 or frame.width == 0:
-        raise DataFormatError(f"data file {path} holds no rows or no columns")
+        raise _no_rows(path)
     return frame
+
+
+def read_batches(path: Path, rows: int) -> Iterator[pl.DataFrame]:
+    """A CSV or Parquet file read lazily, `rows` rows at a time (the last batch may be
+    shorter), so memory holds one batch, not the file. Types as `read_table` infers them."""
+    suffix = _table_suffix(path)
+    with _reading(path, suffix):
+        lazy = pl.scan_csv(path, **CSV_OPTIONS) if suffix == ".csv" else pl.scan_parquet(path)
+        seen = 0
+        for batch in lazy.collect_batches(chunk_size=rows):
+            if batch.height and batch.width:
+                seen += batch.height
+                yield batch
+    if not seen:
+        raise _no_rows(path)
 
 
 def load_frame(source: str) -> pl.DataFrame:
@@ -248,9 +281,10 @@ def encode_target(frame: pl.DataFrame, target: str, task: str) -> Labels:
     column = frame[target]
     if task == "regression":
         return Labels(column.cast(pl.Float64).to_numpy(), None)
-    classes = tuple(column.unique().sort().to_list())
-    lookup = {label: index for index, label in enumerate(classes)}
-    return Labels(np.array([lookup[label] for label in column.to_list()], np.int64), classes)
+    ordered = column.unique().sort()
+    # Each label's index among the sorted classes, found by binary search (no Python objects).
+    indices = ordered.search_sorted(column, side="left").cast(pl.Int64).to_numpy()
+    return Labels(indices, tuple(ordered.to_list()))
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,19 @@ LEAKAGE_SCORE = 0.99  # a single feature this predictive is more likely a leak t
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2, "info": 3}
 
 
+def _repeated(frame: pl.DataFrame, columns: list[str] | tuple[str, ...]) -> pl.DataFrame:
+    """The rows whose hash over `columns` occurs more than once: every row that repeats
+    another on those columns is among them. Hashing first keeps the exact comparison that
+    follows from building a second copy of a large table."""
+    return frame.filter(frame.select(columns).hash_rows(seed=0).is_duplicated())
+
+
+def duplicate_rows(frame: pl.DataFrame) -> int:
+    """How many rows are exact copies of an earlier row."""
+    candidates = _repeated(frame, frame.columns)
+    return candidates.height - candidates.unique().height
+
+
 def profile_frame(frame: pl.DataFrame, target: str, task: str) -> dict[str, Any]:
     """Rows, columns, types, missing values and the target distribution."""
     check_target(frame, target, task)
@@ -50,7 +63,7 @@ def profile_frame(frame: pl.DataFrame, target: str, task: str) -> dict[str, Any]
         "rows": frame.height,
         "columns": frame.width,
         "features": frame.width - 1,
-        "duplicate_rows": frame.height - frame.unique().height,
+        "duplicate_rows": duplicate_rows(frame),
         "missing_cells": sum(column["missing"] for column in columns),
         "memory_mb": round(frame.estimated_size("mb"), 3),
         "target": {"name": target, "missing": frame[target].null_count(), **distribution},
@@ -61,8 +74,9 @@ def profile_frame(frame: pl.DataFrame, target: str, task: str) -> dict[str, Any]
 def _as_codes(values: pl.Series, reference: pl.Series) -> np.ndarray:
     """Numbers as they are (missing just below the smallest), text as codes of the reference."""
     if values.dtype == pl.String:
-        codes = {value: code for code, value in enumerate(reference.unique().sort().to_list())}
-        return np.array([codes.get(value, -1) for value in values.to_list()], np.float64)
+        known = reference.unique().sort()
+        codes = values.replace_strict(known, pl.int_range(known.len(), eager=True), default=-1)
+        return codes.cast(pl.Float64).to_numpy()
     smallest = reference.min()
     return values.fill_null(smallest - 1 if smallest is not None else 0).to_numpy()
 
@@ -202,7 +216,7 @@ def find_risks(dataset: Dataset, config: Config) -> dict[str, Any]:
     ]
     risks += column_risks(frame, dataset.schema.columns)
 
-    duplicates = frame.height - frame.unique().height
+    duplicates = duplicate_rows(frame)
     if duplicates:
         risks.append(
             _risk(
@@ -213,7 +227,8 @@ def find_risks(dataset: Dataset, config: Config) -> dict[str, Any]:
             )
         )
     conflicting = int(
-        frame.group_by(dataset.schema.columns)
+        _repeated(frame, dataset.schema.columns)
+        .group_by(dataset.schema.columns)
         .agg(pl.col(target).n_unique().alias("labels"), pl.len().alias("rows"))
         .filter(pl.col("labels") > 1)["rows"]
         .sum()

@@ -7,7 +7,7 @@ them against scikit-learn) because the bootstrap calls each of them thousands of
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -132,6 +132,24 @@ def is_better(name: str, new: float, old: float, min_delta: float = 0.0) -> bool
     return new > old + min_delta if HIGHER_IS_BETTER[name] else new < old - min_delta
 
 
+# Row indices drawn at once by the bootstrap: 4M int64 (32 MB), whatever the resamples.
+BOOTSTRAP_CHUNK_CELLS = 1 << 22
+
+
+def resample_chunks(
+    rows: int, resamples: int, seed: int, chunk_cells: int = BOOTSTRAP_CHUNK_CELLS
+) -> Iterator[np.ndarray]:
+    """The bootstrap's row indices, (resamples, rows) in all, a few resamples at a time.
+
+    The generator fills its output row by row, so the chunks concatenate to exactly the array
+    one call would draw with the same seed: the chunk size changes memory, never results.
+    """
+    rng = np.random.default_rng(seed)
+    per_chunk = max(1, chunk_cells // max(rows, 1))
+    for start in range(0, resamples, per_chunk):
+        yield rng.integers(0, rows, size=(min(per_chunk, resamples - start), rows))
+
+
 def bootstrap(
     names: tuple[str, ...],
     y: np.ndarray,
@@ -140,23 +158,33 @@ def bootstrap(
     confidence: float,
     seed: int,
     baseline: np.ndarray | None = None,
+    chunk_cells: int = BOOTSTRAP_CHUNK_CELLS,
 ) -> dict[str, dict[str, float]]:
     """Each metric with a percentile bootstrap interval over resampled rows.
 
     All metrics share one set of resamples (fixed by `seed`). With `baseline` predictions,
-    each metric also gets the paired difference model - baseline and its interval.
+    each metric also gets the paired difference model - baseline and its interval. The
+    resamples are drawn in chunks of about `chunk_cells` row indices, so memory does not grow
+    with their number.
     """
-    rng = np.random.default_rng(seed)
-    indices = rng.integers(0, len(y), size=(resamples, len(y)))
+    draws: dict[str, list[float]] = {name: [] for name in names}
+    base_draws: dict[str, list[float]] = {name: [] for name in names}
+    for chunk in resample_chunks(len(y), resamples, seed, chunk_cells):
+        for rows in chunk:
+            y_rows, pred_rows = y[rows], pred[rows]  # gathered once for every metric
+            base_rows = None if baseline is None else baseline[rows]
+            for name in names:
+                draws[name].append(score(name, y_rows, pred_rows))
+                if base_rows is not None:
+                    base_draws[name].append(score(name, y_rows, base_rows))
     results = {}
     for name in names:
-        draws = np.array([score(name, y[rows], pred[rows]) for rows in indices])
-        result = {"value": score(name, y, pred), **_interval(draws, confidence, "")}
+        model = np.array(draws[name])
+        result = {"value": score(name, y, pred), **_interval(model, confidence, "")}
         if baseline is not None:
-            base = np.array([score(name, y[rows], baseline[rows]) for rows in indices])
             result["baseline"] = score(name, y, baseline)
             result["delta"] = result["value"] - result["baseline"]
-            result |= _interval(draws - base, confidence, "delta_")
+            result |= _interval(model - np.array(base_draws[name]), confidence, "delta_")
         results[name] = result
     return results
 

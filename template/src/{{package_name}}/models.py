@@ -11,6 +11,7 @@ raw feature columns and returns class probabilities (n, classes) or values (n,).
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -87,6 +88,26 @@ def mlp_args(config: Config, inputs: int, n_classes: int | None) -> dict[str, An
     }
 
 
+# An optimizer update holds at most this share of the training rows (1/8: 8 updates an epoch).
+MIN_UPDATES_PER_EPOCH = 8
+
+
+def mlp_budget(
+    rows: int, batch_size: int, accumulate: int, epochs: int, min_steps: int
+) -> tuple[int, int]:
+    """The (micro-batch size, epochs) of an MLP fit on `rows` training rows.
+
+    On small data the configured batch would make an epoch one or two updates (220 rows at
+    batch 256: 30 epochs, 30 steps), which leaves the MLP undertrained. So an update holds at
+    most 1/8 of the rows, and the epochs grow until the fit makes at least `min_steps` updates
+    (early stopping still ends it sooner). Large data keeps the configured batch and epochs.
+    """
+    update = min(batch_size * accumulate, max(1, rows // MIN_UPDATES_PER_EPOCH))
+    batch = max(1, update // accumulate)
+    updates_per_epoch = math.ceil(math.ceil(rows / batch) / accumulate)
+    return batch, max(epochs, math.ceil(min_steps / updates_per_epoch))
+
+
 def make_estimator(config: Config, class_weight: str | None = None) -> Any:
     """The scikit-learn estimator of the linear or gbm model for this task."""
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
@@ -124,16 +145,24 @@ def mlp_outputs(
     target_scale: tuple[float, float],
     batch_size: int = 8192,
 ) -> np.ndarray:
-    """Batched MLP inference in eval mode: probabilities, or values on the target's scale."""
+    """Batched MLP inference in eval mode: probabilities, or values on the target's scale.
+
+    Each batch is copied to fresh memory and finished on its own (softmax included): the
+    matrix kernels take other paths for an unaligned slice, and torch splits a large softmax
+    among threads, both of which move the last bit of some rows. This way a row's output does
+    not depend on the rows around it, and a file read in parts predicts the same bytes.
+    """
     module.eval()
     device = next(module.parameters()).device
-    out = torch.cat(
-        [module(x[i : i + batch_size].to(device)).float() for i in range(0, len(x), batch_size)]
-    ).cpu()
-    if task == "classification":
-        return torch.softmax(out, dim=1).numpy().astype(np.float64)
     mean, std = target_scale
-    return out.squeeze(1).numpy().astype(np.float64) * std + mean
+    outputs = []
+    for start in range(0, len(x), batch_size):
+        out = module(x[start : start + batch_size].to(device, copy=True)).float()
+        if task == "classification":
+            outputs.append(torch.softmax(out, dim=1).cpu().numpy().astype(np.float64))
+        else:
+            outputs.append(out.squeeze(1).cpu().numpy().astype(np.float64) * std + mean)
+    return np.concatenate(outputs)
 
 
 @dataclass

@@ -7,7 +7,7 @@ scikit-learn models, the estimator) and, for the MLP, best.pt / last.pt.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ import polars as pl
 import torch
 
 from .config import Config, load_run_config
-from .data import features, load_frame
+from .data import SAMPLE_PREFIX, features, load_frame, read_batches
 from .errors import CheckpointError, SchemaError
 from .models import MLP, Predictor
 from .train import load_checkpoint
@@ -76,33 +76,67 @@ def load_run(run: Path, overrides: Sequence[str] = ()) -> tuple[Config, Predicto
     return config, predictor, summary
 
 
-def predict_file(
-    run: Path, source: str | Path, output: Path, overrides: Sequence[str] = ()
-) -> dict[str, Any]:
-    """Predictions for every row of a CSV / Parquet file (or a bundled sample), into a CSV.
+def source_batches(source: str, rows: int) -> Iterator[pl.DataFrame]:
+    """The rows of a bundled sample or a CSV / Parquet file, `rows` at a time."""
+    if source.startswith(SAMPLE_PREFIX):
+        return load_frame(source).iter_slices(rows)
+    return read_batches(Path(source), rows)
 
-    Columns the model was not trained on (the target, say) are ignored.
-    """
-    config, predictor, _ = load_run(run, overrides)
-    frame = load_frame(str(source))
+
+def prediction_frame(predictor: Predictor, pred: np.ndarray) -> pl.DataFrame:
+    """The predicted label (or value) of each row, and for classes each one's probability."""
+    if predictor.task != "classification":
+        return pl.DataFrame({"prediction": pred})
+    classes = list(predictor.classes or ())
+    labels = pl.Series("prediction", classes).gather(pred.argmax(axis=1))
+    return pl.DataFrame(
+        [labels, *(pl.Series(f"proba_{label}", pred[:, i]) for i, label in enumerate(classes))]
+    )
+
+
+def check_columns(predictor: Predictor, frame: pl.DataFrame, source: str | Path) -> None:
+    """Data to predict on must hold every feature column the model was trained on."""
     missing = [name for name in predictor.schema.columns if name not in frame.columns]
     if missing:
         raise SchemaError(
             f"{source} lacks {len(missing)} feature column(s) the model was trained on:"
             f" {', '.join(missing[:10])}"
         )
-    pred = predictor.predict(features(frame, predictor.schema), config.evaluate.batch_size)
-    if config.task == "classification":
-        classes = list(predictor.classes or ())
-        columns = {"prediction": pl.Series([classes[i] for i in pred.argmax(axis=1)])}
-        columns |= {f"proba_{label}": pred[:, i] for i, label in enumerate(classes)}
-    else:
-        columns = {"prediction": pred}
+
+
+def predict_file(
+    run: Path,
+    source: str | Path,
+    output: Path,
+    overrides: Sequence[str] = (),
+    batches_per_read: int = 8,
+) -> dict[str, Any]:
+    """Predictions for every row of a CSV / Parquet file (or a bundled sample), into a CSV.
+
+    The file is read and written `batches_per_read` model batches at a time, so memory holds
+    one read, not the file. A read is a whole number of model batches: rows meet the model in
+    the same batches as if the file were read at once, and the output is the same to the byte.
+    Columns the model was not trained on (the target, say) are ignored. The model batch is
+    the run's `evaluate.batch_size` (an override may change it).
+    """
+    config, predictor, _ = load_run(run, overrides)
+    batch_size = config.evaluate.batch_size
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_name(output.name + ".partial")
-    pl.DataFrame(columns).write_csv(partial)
+    rows = 0
+    try:
+        with partial.open("wb") as sink:
+            for batch in source_batches(str(source), batch_size * batches_per_read):
+                if rows == 0:  # every batch of a file has the same columns
+                    check_columns(predictor, batch, source)
+                pred = predictor.predict(features(batch, predictor.schema), batch_size)
+                prediction_frame(predictor, pred).write_csv(sink, include_header=rows == 0)
+                rows += batch.height
+    except BaseException:
+        partial.unlink(missing_ok=True)  # a failed run leaves no half-written file behind
+        raise
     partial.replace(output)
-    return {"run": str(run), "rows": frame.height, "output": str(output)}
+    return {"run": str(run), "rows": rows, "output": str(output)}
 
 
 def export_mlp(

@@ -27,7 +27,15 @@ from .data import Dataset, load_dataset
 from .errors import CheckpointError, ConfigError, TrainingError
 from .losses import make_loss
 from .metrics import is_better, score
-from .models import MLP, Predictor, make_estimator, make_preprocessor, mlp_args, mlp_outputs
+from .models import (
+    MLP,
+    Predictor,
+    make_estimator,
+    make_preprocessor,
+    mlp_args,
+    mlp_budget,
+    mlp_outputs,
+)
 from .tracking import Tracker, flatten, git_commit, open_tracker
 
 # Config keys that may change when a run is resumed; any other difference is refused
@@ -271,10 +279,11 @@ def fit_mlp(
     model = MLP(**args).to(device)
     loss_fn = make_loss(config.loss, config.task, arrays.y_train, arrays.n_classes).to(device)
     optimizer = make_optimizer(model, cfg.lr, cfg.weight_decay, device)
-    n, batch, accumulate = len(x), cfg.batch_size, cfg.grad_accum_steps
+    n, accumulate = len(x), cfg.grad_accum_steps
+    batch, epochs = mlp_budget(n, cfg.batch_size, accumulate, cfg.epochs, cfg.min_steps)
     batches = math.ceil(n / batch)
     updates_per_epoch = math.ceil(batches / accumulate)
-    total = cfg.epochs * updates_per_epoch
+    total = epochs * updates_per_epoch
     warmup = round(cfg.warmup_epochs * updates_per_epoch)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: lr_factor(step, warmup, total, cfg.schedule)
@@ -320,8 +329,8 @@ def fit_mlp(
         transient=False,
     )
     with progress:
-        bar = progress.add_task("", total=cfg.epochs, completed=start_epoch)
-        for epoch in range(start_epoch + 1, cfg.epochs + 1):
+        bar = progress.add_task("", total=epochs, completed=start_epoch)
+        for epoch in range(start_epoch + 1, epochs + 1):
             model.train()
             order = torch.randperm(n, generator=shuffle).to(device)
             step_losses = torch.zeros(batches, device=device)
@@ -349,7 +358,10 @@ def fit_mlp(
                 )
             pred = mlp_outputs(model, x_val, config.task, (mean, std), config.evaluate.batch_size)
             value = score(metric, arrays.y_val, pred)
-            improved = is_better(metric, value, fit.best_score, cfg.min_delta)
+            # A tie keeps the later epoch: on a small validation split a step metric such as
+            # accuracy plateaus early, and the later weights have trained for longer.
+            tie = value == fit.best_score
+            improved = tie or is_better(metric, value, fit.best_score, cfg.min_delta)
             if improved:
                 fit.best_epoch, fit.best_score, bad_epochs = epoch, value, 0
                 best_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
