@@ -99,10 +99,13 @@ def mlp_budget(
 
     On small data the configured batch would make an epoch one or two updates (220 rows at
     batch 256: 30 epochs, 30 steps), which leaves the MLP undertrained. So an update holds at
-    most 1/8 of the rows, and the epochs grow until the fit makes at least `min_steps` updates
+    most 1/8 of the rows (a power of two), and the epochs grow until the fit makes at least `min_steps` updates
     (early stopping still ends it sooner). Large data keeps the configured batch and epochs.
     """
-    update = min(batch_size * accumulate, max(1, rows // MIN_UPDATES_PER_EPOCH))
+    # The cap is a power of two, so any power-of-two accumulation splits it exactly: batch 64
+    # and 32 x 2 make the same updates on the same rows, capped or not.
+    cap = 1 << max(0, (rows // MIN_UPDATES_PER_EPOCH).bit_length() - 1)
+    update = min(batch_size * accumulate, cap)
     batch = max(1, update // accumulate)
     updates_per_epoch = math.ceil(math.ceil(rows / batch) / accumulate)
     return batch, max(epochs, math.ceil(min_steps / updates_per_epoch))

@@ -339,10 +339,13 @@ def fit_mlp(
                 with autocast():
                     loss = loss_fn(model(x[rows]), y[rows])
                 step_losses[step] = loss.detach()
-                # Average over the micro-batches of this update (the last group may be short).
-                in_group = min(accumulate, batches - step // accumulate * accumulate)
-                if in_group > 1:
-                    loss = loss / in_group
+                # Weigh each micro-batch by its share of the update's rows, so an update is the
+                # mean over its rows however it was split (the last group may be short, and its
+                # last micro-batch shorter still).
+                if accumulate > 1:
+                    first = step // accumulate * accumulate * batch
+                    in_update = min(n, first + accumulate * batch) - first
+                    loss = loss * (len(rows) / in_update)
                 (loss if scaler is None else scaler.scale(loss)).backward()
                 if (step + 1) % accumulate == 0 or step + 1 == batches:
                     parts.step(cfg.grad_clip)
