@@ -255,6 +255,19 @@ def test_the_put_back_keeps_a_user_s_edit_and_says_where(approved: Path) -> None
     assert folder in printed
 
 
+def test_a_phase_rewriting_a_file_with_uncommitted_edits_keeps_them(
+    approved: Path,
+) -> None:
+    mine = "# my own experiment, not committed yet\nmodel: {name: linear}\n"
+    (approved / "configs/experiment.yaml").write_text(mine)  # before phase 7 writes it
+    printed = ml_phases(approved, "run", "--to", "7").stdout
+    assert (approved / "configs/experiment.yaml").read_text() != mine  # phase 7's own
+    kept = [p for p in (approved / ".ml-flow/put-back").rglob("experiment.yaml")]
+    assert [path.read_text() for path in kept] == [mine]
+    assert "Phase 7 rewrote configs/experiment.yaml, which held changes not committed" in printed
+    assert kept[0].parent.parent.relative_to(approved).as_posix() in printed
+
+
 # Item 9: a stale record's deletion.
 def test_a_renamed_record_s_old_file_is_deleted_in_the_commit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -161,6 +161,15 @@ def is_repository(root: Path) -> bool:
     return top.returncode == 0 and Path(top.stdout.strip()).resolve() == root.resolve()
 
 
+def uncommitted(root: Path, paths: list[str]) -> set[str]:
+    """Which of these files hold changes git has not committed (new files included); none
+    outside a git repository, where nothing is committed to compare with."""
+    if not paths or not is_repository(root):
+        return set()
+    listed = git(root, "status", "--porcelain", "-z", "--untracked-files=all", "--", *paths)
+    return {entry[3:] for entry in listed.stdout.split("\0") if len(entry) > 3}
+
+
 def commit(root: Path, paths: list[str], message: str) -> str:
     """Commit exactly these paths (added, changed or deleted); says what happened.
 

@@ -28,7 +28,7 @@ from .backends.base import CANDIDATES, Context, PhaseIncomplete, Report
 from .backends.claude import Settings as ClaudeSettings
 from .backends.offline import PHASE_FUNCTIONS
 from .capsule import load_capsule
-from .changes import PhaseFailed, Snapshot, Workspace, commit
+from .changes import PhaseFailed, Snapshot, Workspace, commit, uncommitted
 from .phases import PHASES, phase
 from .project import Project, end_leftovers
 
@@ -125,6 +125,7 @@ class Journal:
     say: Callable[[str], None]
     settled: bool = False
     snapshot: Snapshot = dataclasses.field(init=False)
+    unsaved: set[str] = dataclasses.field(init=False)  # paths with changes git did not have
     outcome: str = ""
 
     @property
@@ -132,6 +133,7 @@ class Journal:
         return self.root / run_state.STATE_DIR / run_state.SNAPSHOTS / self.key
 
     def __enter__(self) -> Journal:
+        self.unsaved = uncommitted(self.root, self.paths)
         self.snapshot = Snapshot.take(self.root, self.paths)
         self.snapshot.save(self.folder)
         if self.settled:
@@ -144,14 +146,31 @@ class Journal:
         self.snapshot.include(self.folder, name)
         self.commits.append(name)
 
+    def _keep_rewritten(self, paths: list[str]) -> None:
+        """Copy aside what the change replaced in files that held uncommitted edits (a
+        user's, made before the phase began): git has no copy of those."""
+        old = {path: self.snapshot.before[path] for path in paths}
+        kept = {path: content for path, content in old.items() if content is not None}
+        if not kept:
+            return
+        keep = keep_dir(self.root, self.key)
+        for path, content in kept.items():
+            (keep / path).parent.mkdir(parents=True, exist_ok=True)
+            (keep / path).write_bytes(content)
+        self.say(
+            f"{_named(self.key).capitalize()} rewrote {', '.join(kept)}, which held changes not"
+            f" committed; they are kept in {relative(self.root, keep)}/"
+        )
+
     def _finished(self) -> None:
         marker = {"message": self.message, "commits": self.commits}
         adr.atomic_write(self.folder / "finished.json", json.dumps(marker))
 
     def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
         if kind is None:
-            changed = set(self.snapshot.changed())  # a user's edit to an untouched file stays out
-            self.commits = [path for path in self.commits if path in changed]
+            changed = self.snapshot.changed()
+            self.commits = [path for path in self.commits if path in changed]  # not a user's
+            self._keep_rewritten([path for path in changed if path in self.unsaved])
             self._finished()
             self.outcome = finish(self.root, self.folder)
         elif not self.settled:
@@ -163,20 +182,32 @@ def finish(root: Path, folder: Path) -> str:
     marker = json.loads((folder / "finished.json").read_text(encoding="utf-8"))
     adr.write_index(root / run_state.ADR_DIR)
     outcome = commit(root, marker["commits"], marker["message"])
-    shutil.rmtree(folder, ignore_errors=True)
+    forget(folder)
     return outcome
+
+
+def forget(folder: Path) -> None:
+    """Remove a journal: renamed away first, so a kill part-way cannot leave half of one."""
+    gone = folder.with_name(f".gone-{folder.name}-{time.time_ns()}")
+    folder.rename(gone)
+    shutil.rmtree(gone, ignore_errors=True)
+
+
+def keep_dir(root: Path, key: str) -> Path:
+    """Where a put-back keeps what it replaced: .ml-flow/put-back/<time>-<key>/."""
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    return root / run_state.STATE_DIR / "put-back" / f"{stamp}-{key}"
 
 
 def put_back(root: Path, folder: Path, snapshot: Snapshot, say: Callable[[str], None]) -> None:
     """Undo an unfinished change, keeping every file it replaces or removes, then forget it."""
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-    keep = root / run_state.STATE_DIR / "put-back" / f"{stamp}-{folder.name}"
+    keep = keep_dir(root, folder.name)
     restored = snapshot.restore(keep=keep)
     shown = [path for path in restored if not path.startswith(run_state.STATE_DIR)]
     if shown:
         kept = f"; what they held is kept in {relative(root, keep)}/" if keep.exists() else ""
         say(f"Put back what {_named(folder.name)} had changed: {', '.join(shown)}{kept}")
-    shutil.rmtree(folder, ignore_errors=True)
+    forget(folder)
 
 
 def _named(key: str) -> str:
@@ -190,13 +221,13 @@ def recover(root: Path, say: Callable[[str], None]) -> None:
     if ended:
         say(f"Ended {len(ended)} process(es) a killed run left running: {ended}")
     for folder in sorted((root / run_state.STATE_DIR / run_state.SNAPSHOTS).glob("*")):
-        if (folder / "finished.json").is_file():
+        if folder.name.startswith(".gone-"):  # a journal that was being removed
+            shutil.rmtree(folder, ignore_errors=True)
+        elif (folder / "finished.json").is_file():
             done = finish(root, folder)
             say(f"A cut-off run had finished {_named(folder.name)}: {done}")
-            continue
-        snapshot = Snapshot.load(root, folder)
-        if snapshot is None:  # cut off while the snapshot was written: nothing changed yet
-            shutil.rmtree(folder, ignore_errors=True)
+        elif (snapshot := Snapshot.load(root, folder)) is None:
+            forget(folder)  # cut off while the snapshot was written: nothing changed yet
         else:
             put_back(root, folder, snapshot, say)
 
@@ -413,7 +444,8 @@ def approve(root: Path, option: str | None = None, say: Callable[[str], None] = 
             confirmation="Approved with `ml-phases approve`.",
         )
         folder = root / run_state.ADR_DIR
-        paths = [relative(root, folder / name) for name in (adr.filename(accepted), "README.md")]
+        names = [adr.records(folder)[GATE], folder / adr.filename(accepted), folder / "README.md"]
+        paths = list(dict.fromkeys(relative(root, path) for path in names))
         message = f"Phase {GATE} of 12: design approved ({chosen})"
         with Journal(root, str(GATE), paths, list(paths), message, say, settled=True):
             adr.write(accepted, folder)

@@ -104,16 +104,29 @@ def _dies_with(parent: int) -> Callable[[], None] | None:
 def leftovers(root: Path) -> list[int]:
     """Processes that commands of the engine started in this project and that still run
     (Linux; found by MARK in their environment). Called under the run lock, where no live
-    run of this project has any: they belong to a run that was killed."""
+    run of this project has any: they belong to a run that was killed. This process and its
+    ancestors are never among them."""
     mark = f"\0{MARK}={root.resolve()}\0".encode()
     found = []
     for entry in Path("/proc").glob("[0-9]*"):
         try:
-            if mark in b"\0" + (entry / "environ").read_bytes() and int(entry.name) != os.getpid():
+            if mark in b"\0" + (entry / "environ").read_bytes():
                 found.append(int(entry.name))
         except OSError:  # gone meanwhile, or another user's
             continue
-    return sorted(found)
+    return sorted(set(found) - _ancestors())
+
+
+def _ancestors() -> set[int]:
+    """This process and its parents, up to init."""
+    chain, pid = set(), os.getpid()
+    while pid > 1 and pid not in chain:
+        chain.add(pid)
+        try:
+            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+    return chain
 
 
 def end_leftovers(root: Path) -> list[int]:

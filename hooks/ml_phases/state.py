@@ -123,14 +123,14 @@ def read(project: Path) -> RunState:
 def load(project: Path) -> RunState:
     """The run state, reconciled with the ADRs and the journals on disk."""
     state = read(project)
-    found = readable(project)
+    found, on_disk = readable(project), records(project / ADR_DIR)
     cut = cut_off(project)
     for number, phase_state in state.phases.items():
         record = found.get(number)
         if isinstance(record, Record) and number not in cut:
             proposed = number == GATE and record.status == "proposed"
             phase_state.status = "awaiting_approval" if proposed else "done"
-            phase_state.adr = str(records(project / ADR_DIR)[number].relative_to(project))
+            phase_state.adr = str(on_disk[number].relative_to(project))
             continue
         if phase_state.status in ("done", "awaiting_approval", "running"):
             # No readable record: the phase did not finish, whatever the state file says.

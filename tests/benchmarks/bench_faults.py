@@ -81,7 +81,7 @@ def status(root: Path) -> list[dict]:
     return json.loads(shown.stdout) if shown.returncode == 0 else []
 
 
-def flow(root: Path, tally: Counter, besides: set[str]) -> bool:
+def flow(root: Path, tally: Counter, besides: set[str], printed: list[str]) -> bool:
     """run / approve / run to the end; after each command, every done phase is committed."""
     for _ in range(6):
         rows = status(root)
@@ -89,6 +89,7 @@ def flow(root: Path, tally: Counter, besides: set[str]) -> bool:
             return True
         waiting = rows and rows[5]["status"] == "awaiting_approval"
         done = command(root, "approve" if waiting else "run")
+        printed.append(done.stdout + done.stderr)
         if done.returncode != 0 or "Traceback" in done.stderr:
             tally["a command failed after the kill"] += 1
             print(done.stdout[-800:], done.stderr[-800:], file=sys.stderr)
@@ -110,7 +111,7 @@ def flow_seconds(base: Path, scratch: Path, commands: list[str]) -> float:
     return seconds
 
 
-def killed_flow(root: Path, at: float, commands: list[str]) -> str:
+def killed_flow(root: Path, at: float, commands: list[str]) -> str | None:
     """Run these commands in turn and kill -9 whichever runs `at` seconds in."""
     deadline = time.perf_counter() + at
     for args in ([name] for name in commands):
@@ -121,7 +122,7 @@ def killed_flow(root: Path, at: float, commands: list[str]) -> str:
             process.kill()  # SIGKILL
             process.wait()
             return args[0]
-    return "none (the flow ended first)"
+    return None
 
 
 def user_edit(root: Path, rng: random.Random, token: str) -> tuple[str, bool]:
@@ -157,13 +158,17 @@ def kills(
     base: Path, scratch: Path, tries: int, rng: random.Random, commands: list[str]
 ) -> Counter:
     """Kill -9 at random points of these commands (from base), a user's edit, then resume."""
-    tally: Counter = Counter()
+    tally: Counter = Counter({"user edit lost": 0})
     span = flow_seconds(base, scratch, commands)
     print(f"{', '.join(commands)} from {base.name}: {span:.1f} s")
     for number in range(tries):
         root = scratch / f"kill-{number}"
-        shutil.copytree(base, root, symlinks=True)
-        tally[f"killed in: {killed_flow(root, rng.uniform(0.05, span), commands)}"] += 1
+        killed = None
+        while killed is None:  # a kill that came after the end is tried again
+            shutil.rmtree(root, ignore_errors=True)
+            shutil.copytree(base, root, symlinks=True)
+            killed = killed_flow(root, rng.uniform(0.05, span), commands)
+        tally[f"killed in: {killed}"] += 1
         writes = root / stand_in.WRITES
         before = writes.read_text() if writes.exists() else ""
         token = f"user edit {number} {rng.random()}"
@@ -173,10 +178,13 @@ def kills(
         after = writes.read_text() if writes.exists() else ""
         tally["a tool wrote after the kill"] += after != before
         tally["a process of the killed run was left"] += bool(marked(root))
-        resumed = flow(root, tally, {path})
+        printed: list[str] = []
+        resumed = flow(root, tally, {path}, printed)
         tally["resumed"] += resumed
         tally["user edit kept"] += kept(root, path, token)
-        tally["user edit lost"] += not kept(root, path, token)
+        if not kept(root, path, token):
+            tally["user edit lost"] += 1
+            print(f"lost: {path} (put-back could touch it: {exposed})", *printed, file=sys.stderr)
         if resumed:
             subjects = stand_in.git(root, "log", "--format=%s").splitlines()
             phases = {f"Phase {n} of 12" for n in range(1, 13)}
