@@ -19,16 +19,16 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from .adr import Record, RecordError, atomic_write, parse, records
+from .backends.base import CANDIDATES
 from .phases import PHASES
 
 STATE_DIR = ".ml-flow"
 ADR_DIR = Path("docs/adr")
 SNAPSHOTS = "snapshots"  # .ml-flow/snapshots/<key>: a change in progress (engine.py)
-PHASE_STATUSES = ("pending", "running", "done", "failed", "incomplete", "awaiting_approval")
 VERSION = 1
 GATE = next(spec.number for spec in PHASES if spec.gate)
 PhaseStatus = Literal["pending", "running", "done", "failed", "incomplete", "awaiting_approval"]
-Candidate = Literal["baseline", "sota", "pragmatic"]
+Candidate = Literal[tuple(CANDIDATES)]  # type: ignore[valid-type]
 MOVE_AWAY = "move it away to start the phases afresh (the ADRs in docs/adr are kept)"
 
 
