@@ -158,7 +158,8 @@ def kills(
     base: Path, scratch: Path, tries: int, rng: random.Random, commands: list[str]
 ) -> Counter:
     """Kill -9 at random points of these commands (from base), a user's edit, then resume."""
-    tally: Counter = Counter({"user edit lost": 0})
+    failures = ("a command failed after the kill", "left a done phase uncommitted")
+    tally: Counter = Counter(dict.fromkeys([*failures, "user edit lost"], 0))
     span = flow_seconds(base, scratch, commands)
     print(f"{', '.join(commands)} from {base.name}: {span:.1f} s")
     for number in range(tries):
@@ -195,7 +196,7 @@ def kills(
 
 
 def races(base: Path, scratch: Path, tries: int) -> Counter:
-    tally: Counter = Counter()
+    tally: Counter = Counter({"crashed (a traceback)": 0})
     for number in range(tries):
         root = scratch / f"race-{number}"
         shutil.copytree(base, root, symlinks=True)
@@ -239,7 +240,7 @@ def bad_states(state: bytes) -> list[tuple[str, bytes]]:
 
 
 def corrupt(base: Path, scratch: Path, tries: int, rng: random.Random) -> Counter:
-    tally: Counter = Counter()
+    tally: Counter = Counter({"crashed or unclear": 0})
     root = scratch / "corrupt"
     shutil.copytree(base, root, symlinks=True)
     command(root, "run")  # real state and facts files to corrupt
