@@ -11,11 +11,13 @@ import copy
 import dataclasses
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pytest
 import yaml
 from ml_phases.project import Project, TestRun
+
+if TYPE_CHECKING:  # the stand-in project's tools import these tables without pytest
+    import pytest
 
 ANSWERS = {
     "package_name": "churn",
@@ -142,8 +144,8 @@ def completed(stdout: str = "", code: int = 0) -> subprocess.CompletedProcess[st
     return subprocess.CompletedProcess([], code, stdout, "")
 
 
-def canned_project(root: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """A project folder at root with answers and configs, and tools that answer from tables."""
+def write_project(root: Path) -> None:
+    """The files of a generated project that the engine reads: answers, configs, modules."""
     (root / "docs/adr").mkdir(parents=True)
     (root / "configs").mkdir()
     (root / "src/churn").mkdir(parents=True)
@@ -161,8 +163,11 @@ def canned_project(root: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any
     (root / ".copier-answers.yml").write_text(yaml.safe_dump(ANSWERS))
     (root / ".gitignore").write_text(".ml-flow/\n")
     (root / "configs/default.yaml").write_text(yaml.safe_dump(DEFAULT_CONFIG, sort_keys=False))
-    calls: list[str] = []
-    outputs: dict[str, Any] = {
+
+
+def tables() -> dict[str, Any]:
+    """What each tool answers: a command's --json output, the test run, ruff's output."""
+    return {
         "profile": PROFILE,
         "risks": RISKS,
         "bakeoff": BAKEOFF,
@@ -174,6 +179,13 @@ def canned_project(root: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any
         "ruff check": completed("[]"),
         "ruff format": completed(""),
     }
+
+
+def canned_project(root: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """A project folder at root with answers and configs, and tools that answer from tables."""
+    write_project(root)
+    calls: list[str] = []
+    outputs: dict[str, Any] = tables()
 
     def answer(name: str) -> Any:
         calls.append(name)

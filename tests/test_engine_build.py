@@ -133,17 +133,17 @@ def test_a_killed_run_s_half_written_phase_is_put_back_by_the_next_run(
     project: dict, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
     root = project["root"]
-    restore, rmtree = Snapshot.restore, engine.shutil.rmtree
+    restore, forget = Snapshot.restore, engine.forget
     project["outputs"]["predict"] = KeyboardInterrupt()  # stands in for a kill in phase 9,
-    monkeypatch.setattr(Snapshot, "restore", lambda self: [])  # which cleans nothing up
-    monkeypatch.setattr(engine.shutil, "rmtree", lambda *args, **kwargs: None)
+    monkeypatch.setattr(Snapshot, "restore", lambda self, keep=None: [])  # cleans up nothing
+    monkeypatch.setattr(engine, "forget", lambda folder: None)
     with pytest.raises(KeyboardInterrupt):
         engine.run(root)
     assert (root / "tests/test_integration.py").exists()
     monkeypatch.setattr(Snapshot, "restore", restore)
-    monkeypatch.setattr(engine.shutil, "rmtree", rmtree)
+    monkeypatch.setattr(engine, "forget", forget)
     engine.run(root, stop=8)  # a later run, of any range, puts phase 9's file back first
-    assert "Phase 9 was cut off; put back: tests/test_integration.py" in capsys.readouterr().out
+    assert "Put back what phase 9 had changed: tests/test_integration.py" in capsys.readouterr().out
     assert not (root / "tests/test_integration.py").exists()
 
 

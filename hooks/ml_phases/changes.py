@@ -14,6 +14,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .adr import atomic_write
 from .project import Project, TestRun, ToolError
 
 # Files that every test depends on: a change to one of them reruns the whole suite.
@@ -39,11 +40,18 @@ class Snapshot:
     def changed(self) -> list[str]:
         return [path for path, old in self.before.items() if _read(self.root / path) != old]
 
-    def restore(self, only: list[str] | None = None) -> list[str]:
-        """Put every changed file (or only these) back as it was; returns the paths restored."""
+    def restore(self, only: list[str] | None = None, keep: Path | None = None) -> list[str]:
+        """Put every changed file (or only these) back as it was; returns the paths restored.
+
+        With `keep`, a file's current content is copied to keep/<path> before it is replaced or
+        removed: a put-back cannot tell a phase's writes from a user's, so it destroys neither.
+        """
         restored = self.changed() if only is None else only
         for path in restored:
             target, old = self.root / path, self.before[path]
+            if keep is not None and target.is_file():
+                (keep / path).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(target, keep / path)
             if old is None:
                 target.unlink(missing_ok=True)
             else:
@@ -52,18 +60,30 @@ class Snapshot:
         return restored
 
     def save(self, folder: Path) -> None:
-        """Keep the snapshot on disk (a manifest, then the files) until the phase is over."""
+        """Keep the snapshot on disk (the files, then a manifest) until the change is over."""
         shutil.rmtree(folder, ignore_errors=True)
         (folder / "files").mkdir(parents=True)
         for index, old in enumerate(self.before.values()):
             if old is not None:
                 (folder / "files" / str(index)).write_bytes(old)
+        self._save_manifest(folder)
+
+    def include(self, folder: Path, path: str) -> None:
+        """Add a file to the snapshot, and to its copy on disk, before it is first written."""
+        if path in self.before:
+            return
+        old = self.before[path] = _read(self.root / path)
+        if old is not None:
+            (folder / "files" / str(len(self.before) - 1)).write_bytes(old)
+        self._save_manifest(folder)
+
+    def _save_manifest(self, folder: Path) -> None:
         manifest = {path: old is not None for path, old in self.before.items()}
-        (folder / "manifest.json").write_text(json.dumps(manifest))  # written last: complete
+        atomic_write(folder / "manifest.json", json.dumps(manifest))  # last: the snapshot is whole
 
     @classmethod
     def load(cls, root: Path, folder: Path) -> Snapshot | None:
-        """A snapshot a cut-off phase left on disk, or None when there is none (or half one)."""
+        """A snapshot a cut-off change left on disk, or None when there is none (or half one)."""
         try:
             manifest = json.loads((folder / "manifest.json").read_text())
         except (OSError, ValueError):
@@ -139,6 +159,15 @@ def is_repository(root: Path) -> bool:
     except OSError:  # git is not installed
         return False
     return top.returncode == 0 and Path(top.stdout.strip()).resolve() == root.resolve()
+
+
+def uncommitted(root: Path, paths: list[str]) -> set[str]:
+    """Which of these files hold changes git has not committed (new files included); none
+    outside a git repository, where nothing is committed to compare with."""
+    if not paths or not is_repository(root):
+        return set()
+    listed = git(root, "status", "--porcelain", "-z", "--untracked-files=all", "--", *paths)
+    return {entry[3:] for entry in listed.stdout.split("\0") if len(entry) > 3}
 
 
 def commit(root: Path, paths: list[str], message: str) -> str:

@@ -116,6 +116,10 @@ def claude_settings(args: argparse.Namespace, root: Path) -> Settings | None:
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     root = args.project
+
+    def say(line: str) -> None:
+        print(redact(line), flush=True)
+
     try:
         if args.command == "status":
             status(root, args.json)
@@ -128,17 +132,17 @@ def main(argv: list[str] | None = None) -> None:
                 backend=args.backend,
                 capsule=args.capsule,
                 claude=claude_settings(args, root),
-                say=lambda line: print(redact(line), flush=True),
+                say=say,
             )
             if ended == "done":
                 print("All phases in range are done; the ADRs are in docs/adr/.")
             elif ended in ("failed", "incomplete"):
                 sys.exit(1 if ended == "failed" else EXIT_INCOMPLETE)
         elif args.command == "approve":
-            chosen = engine.approve(root, args.option)
+            chosen = engine.approve(root, args.option, say)
             print(f"Approved: {chosen}. Next: ml-phases run")
         else:
-            refused = engine.reject(root, args.reason)
+            refused = engine.reject(root, args.reason, say)
             print(f"Rejected: {refused}. Next: ml-phases run (phases 4-5 again, then the gate)")
     except ERRORS as exc:
         print(f"ml-phases: error: {redact(str(exc))}", file=sys.stderr)

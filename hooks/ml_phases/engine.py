@@ -1,9 +1,13 @@
-"""Running the phases: in order, resumable, one ADR each, stopping at the design gate.
+"""Running the phases: in order, resumable, one ADR and one commit each, stopping at the gate.
 
-A phase writes its facts, then its ADR (last), then marks itself done; a run cut off anywhere
-resumes at the first phase without an ADR. The gate (phase 6) writes a *proposed* ADR and stops
-the run until `approve` (optionally another candidate) or `reject --reason` (phases 4-5 again,
-with the reason as input).
+A phase writes its facts, then its ADR (last), then is committed. Every change to the project
+(a phase, an approval, a rejection) is journaled: the files it may touch are snapshotted to
+.ml-flow/snapshots/ first, a `finished.json` marks it whole, then it is committed. The next run,
+under the OS lock, commits a finished change a kill left uncommitted and puts back an unfinished
+one (keeping whatever it overwrites under .ml-flow/put-back/), so a phase that counts as done is
+always committed and a redo cut off mid-way leaves the old phase as it was. The gate (phase 6)
+writes a *proposed* ADR and stops the run until `approve` (optionally another candidate) or
+`reject --reason` (phases 4-5 again, with the reason as input).
 """
 
 from __future__ import annotations
@@ -24,9 +28,9 @@ from .backends.base import CANDIDATES, Context, PhaseIncomplete, Report
 from .backends.claude import Settings as ClaudeSettings
 from .backends.offline import PHASE_FUNCTIONS
 from .capsule import load_capsule
-from .changes import PhaseFailed, Snapshot, Workspace, commit
+from .changes import PhaseFailed, Snapshot, Workspace, commit, uncommitted
 from .phases import PHASES, phase
-from .project import Project
+from .project import Project, end_leftovers
 
 GATE = 6
 REDONE_ON_REJECT = (4, 5, 6)
@@ -56,10 +60,8 @@ def load_facts(root: Path) -> dict[int, dict[str, Any]]:
     path = facts_path(root)
     if not path.exists():
         return {}
-    try:
-        return {int(k): v for k, v in json.loads(path.read_text(encoding="utf-8")).items()}
-    except (json.JSONDecodeError, ValueError, AttributeError) as exc:
-        raise run_state.StateError(f"{path} is corrupt ({exc}); move it away and redo") from None
+    hint = "move it away and redo the phases (`ml-phases run --redo N`)"
+    return run_state.validated(run_state.Facts, path.read_bytes(), path, hint)
 
 
 def save_facts(root: Path, facts: dict[int, dict[str, Any]]) -> None:
@@ -101,8 +103,133 @@ def to_record(
 
 
 def _gate_record(root: Path) -> adr.Record | None:
-    path = adr.records(root / run_state.ADR_DIR).get(GATE)
-    return adr.parse(path.read_text(encoding="utf-8")) if path else None
+    record = run_state.readable(root).get(GATE)
+    return record if isinstance(record, adr.Record) else None
+
+
+def relative(root: Path, path: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
+@dataclasses.dataclass
+class Journal:
+    """One change to the project that ends committed whole or put back whole, even if the
+    process is killed: see the module's docstring. `settled` marks it finished from the start
+    (approve: its one record write is atomic, so every state it can leave is final)."""
+
+    root: Path
+    key: str  # the folder under .ml-flow/snapshots: a phase's number, or what the change is
+    paths: list[str]  # what it may touch (snapshotted)
+    commits: list[str]  # what it commits (the snapshotted paths git tracks, and new records)
+    message: str
+    say: Callable[[str], None]
+    settled: bool = False
+    snapshot: Snapshot = dataclasses.field(init=False)
+    unsaved: set[str] = dataclasses.field(init=False)  # paths with changes git did not have
+    outcome: str = ""
+
+    @property
+    def folder(self) -> Path:
+        return self.root / run_state.STATE_DIR / run_state.SNAPSHOTS / self.key
+
+    def __enter__(self) -> Journal:
+        self.unsaved = uncommitted(self.root, self.paths)
+        self.snapshot = Snapshot.take(self.root, self.paths)
+        self.snapshot.save(self.folder)
+        if self.settled:
+            self._finished()
+        return self
+
+    def include(self, path: Path) -> None:
+        """A file the change will write that it did not know of at the start (a new record)."""
+        name = relative(self.root, path)
+        self.snapshot.include(self.folder, name)
+        self.commits.append(name)
+
+    def _keep_rewritten(self, paths: list[str]) -> None:
+        """Copy aside what the change replaced in files that held uncommitted edits (a
+        user's, made before the phase began): git has no copy of those."""
+        old = {path: self.snapshot.before[path] for path in paths}
+        kept = {path: content for path, content in old.items() if content is not None}
+        if not kept:
+            return
+        keep = keep_dir(self.root, self.key)
+        for path, content in kept.items():
+            (keep / path).parent.mkdir(parents=True, exist_ok=True)
+            (keep / path).write_bytes(content)
+        self.say(
+            f"{_named(self.key).capitalize()} rewrote {', '.join(kept)}, which held changes not"
+            f" committed; they are kept in {relative(self.root, keep)}/"
+        )
+
+    def _finished(self) -> None:
+        marker = {"message": self.message, "commits": self.commits}
+        adr.atomic_write(self.folder / "finished.json", json.dumps(marker))
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is None:
+            changed = self.snapshot.changed()
+            self.commits = [path for path in self.commits if path in changed]  # not a user's
+            self._keep_rewritten([path for path in changed if path in self.unsaved])
+            self._finished()
+            self.outcome = finish(self.root, self.folder)
+        elif not self.settled:
+            put_back(self.root, self.folder, self.snapshot, self.say)
+
+
+def finish(root: Path, folder: Path) -> str:
+    """Commit a finished change (its index written afresh first), then forget its journal."""
+    marker = json.loads((folder / "finished.json").read_text(encoding="utf-8"))
+    adr.write_index(root / run_state.ADR_DIR)
+    outcome = commit(root, marker["commits"], marker["message"])
+    forget(folder)
+    return outcome
+
+
+def forget(folder: Path) -> None:
+    """Remove a journal: renamed away first, so a kill part-way cannot leave half of one."""
+    gone = folder.with_name(f".gone-{folder.name}-{time.time_ns()}")
+    folder.rename(gone)
+    shutil.rmtree(gone, ignore_errors=True)
+
+
+def keep_dir(root: Path, key: str) -> Path:
+    """Where a put-back keeps what it replaced: .ml-flow/put-back/<time>-<key>/."""
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    return root / run_state.STATE_DIR / "put-back" / f"{stamp}-{key}"
+
+
+def put_back(root: Path, folder: Path, snapshot: Snapshot, say: Callable[[str], None]) -> None:
+    """Undo an unfinished change, keeping every file it replaces or removes, then forget it."""
+    keep = keep_dir(root, folder.name)
+    restored = snapshot.restore(keep=keep)
+    shown = [path for path in restored if not path.startswith(run_state.STATE_DIR)]
+    if shown:
+        kept = f"; what they held is kept in {relative(root, keep)}/" if keep.exists() else ""
+        say(f"Put back what {_named(folder.name)} had changed: {', '.join(shown)}{kept}")
+    forget(folder)
+
+
+def _named(key: str) -> str:
+    return f"phase {key}" if key.isdigit() else f"`ml-phases {key}`"
+
+
+def recover(root: Path, say: Callable[[str], None]) -> None:
+    """Before anything else, under the lock: end what a killed run left running, commit the
+    changes it finished, put back the ones it did not."""
+    ended = end_leftovers(root)
+    if ended:
+        say(f"Ended {len(ended)} process(es) a killed run left running: {ended}")
+    for folder in sorted((root / run_state.STATE_DIR / run_state.SNAPSHOTS).glob("*")):
+        if folder.name.startswith(".gone-"):  # a journal that was being removed
+            shutil.rmtree(folder, ignore_errors=True)
+        elif (folder / "finished.json").is_file():
+            done = finish(root, folder)
+            say(f"A cut-off run had finished {_named(folder.name)}: {done}")
+        elif (snapshot := Snapshot.load(root, folder)) is None:
+            forget(folder)  # cut off while the snapshot was written: nothing changed yet
+        else:
+            put_back(root, folder, snapshot, say)
 
 
 def _decide(
@@ -115,11 +242,13 @@ def _decide(
     capsule: str | None,
     backend: str,
     decide: Decide,
+    say: Callable[[str], None],
 ) -> tuple[Path, float, str]:
     """Run one phase's agents, keep their facts, then write its ADR (last: that is 'done').
 
-    The files the phase owns are snapshotted first: if the phase fails or is cut off, they are
-    put back, so a failed code phase leaves no change behind. A finished phase is one commit.
+    The phase is one journaled change (its owned files, its record, the index, the facts): if
+    it fails or is cut off, they are put back, so a failed code phase leaves no change behind,
+    and a redo cut off mid-way leaves the old phase. A finished phase is one commit.
     """
     started = time.perf_counter()
     spec = phase(number)
@@ -137,39 +266,33 @@ def _decide(
             f" agents did phase {by_claude[0]}; go on with --backend claude, or redo from phase"
             f" {by_claude[0]} offline (`ml-phases run --redo N` for each)"
         )
-    owned = list(spec.owned_files(project.package))
-    snapshot = Snapshot.take(root, owned)
-    snapshot.save(snapshot_dir(root, number))
-    ctx = Context(
-        project,
-        answers,
-        facts,
-        capsule,
-        list(state.approval.reasons),
-        set(state.approval.rejected),
-        approved=state.approval.option,
-        workspace=Workspace(project, snapshot) if spec.writes_code else None,
-    )
-    try:
+    folder = root / run_state.ADR_DIR
+    own = [relative(root, path) for n, path in adr.records(folder).items() if n == number]
+    tracked = [*spec.owned_files(project.package), *own, relative(root, folder / "README.md")]
+    touched = [*tracked, relative(root, facts_path(root))]
+    message = f"Phase {number} of 12: {spec.name}"
+    with Journal(root, str(number), touched, list(tracked), message, say) as journal:
+        ctx = Context(
+            project,
+            answers,
+            facts,
+            capsule,
+            list(state.approval.reasons),
+            set(state.approval.rejected),
+            approved=state.approval.option,
+            workspace=Workspace(project, journal.snapshot) if spec.writes_code else None,
+        )
         report = decide(number, ctx)
         if ctx.workspace is not None and not ctx.workspace.verified:
             ctx.workspace.verify()  # a backend that did not check its change gets checked here
         facts[number] = report.facts
         save_facts(root, facts)
-        folder = root / run_state.ADR_DIR
         inputs = [path for n, path in adr.records(folder).items() if n in spec.inputs]
         seconds = time.perf_counter() - started
         record = to_record(number, report, backend, answers, inputs, seconds)
-        changed = snapshot.changed()
+        journal.include(folder / adr.filename(record))
         path = adr.write(record, folder)  # the phase is done from here on
-    except BaseException:
-        snapshot.restore()
-        raise
-    finally:
-        shutil.rmtree(snapshot_dir(root, number), ignore_errors=True)
-    index = folder / "README.md"
-    paths = [*changed, *(str(p.relative_to(root)) for p in (path, index))]
-    return path, seconds, commit(root, paths, f"Phase {number} of 12: {spec.name}")
+    return path, seconds, journal.outcome
 
 
 def backend_name(given: str | None, answers: dict) -> str:
@@ -188,22 +311,6 @@ def _backend(
     from .backends.claude.backend import ClaudeBackend  # needs the anthropic SDK
 
     return ClaudeBackend(claude or ClaudeSettings.from_answers(answers), say)
-
-
-def snapshot_dir(root: Path, number: int) -> Path:
-    return root / run_state.STATE_DIR / "snapshots" / str(number)
-
-
-def put_back_cut_off_phases(root: Path, say: Callable[[str], None]) -> None:
-    """Undo what a killed run's unfinished phase wrote; forget snapshots of finished ones."""
-    done = adr.records(root / run_state.ADR_DIR)
-    for folder in sorted((root / run_state.STATE_DIR / "snapshots").glob("*")):
-        left = Snapshot.load(root, folder)
-        if left is not None and int(folder.name) not in done:
-            restored = left.restore()
-            if restored:
-                say(f"Phase {folder.name} was cut off; put back: {', '.join(restored)}")
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def run(
@@ -230,7 +337,7 @@ def run(
     backend = backend_name(backend, answers)
     decide = _backend(backend, claude, answers, say)
     with run_state.locked(root):
-        put_back_cut_off_phases(root, say)
+        recover(root, say)
         state = run_state.load(root)
         facts = load_facts(root)
         capsule = capsule or state.capsule
@@ -254,13 +361,13 @@ def run(
             run_state.save(root, state)
             try:
                 path, seconds, committed = _decide(
-                    root, project, number, state, facts, answers, capsule, backend, decide
+                    root, project, number, state, facts, answers, capsule, backend, decide, say
                 )
             except (PhaseFailed, PhaseIncomplete) as exc:
                 ended, what, hint = STOPPED[type(exc)]
                 current.status, current.note = ended, str(exc)
                 run_state.save(root, state)
-                say(f"Phase {number} {what}: {exc}. Its changes were undone.\nNext: {hint}")
+                say(f"Phase {number} {what}: {exc}. Its changes were put back.\nNext: {hint}")
                 return ended
             current.status, current.adr, current.seconds = (
                 "done",
@@ -291,7 +398,7 @@ def _gate(
         return None
     if record is None or record.status != "proposed":
         say(spec.announce())
-        _decide(root, project, GATE, state, facts, answers, capsule, backend, decide)
+        _decide(root, project, GATE, state, facts, answers, capsule, backend, decide, say)
     current.status = "awaiting_approval"
     current.adr = str(adr.records(root / run_state.ADR_DIR)[GATE].relative_to(root))
     run_state.save(root, state)
@@ -312,10 +419,14 @@ def _proposed(root: Path) -> adr.Record:
     return record
 
 
-def approve(root: Path, option: str | None = None) -> str:
-    """Accept the proposed design, or the same design with another candidate."""
+def approve(root: Path, option: str | None = None, say: Callable[[str], None] = print) -> str:
+    """Accept the proposed design, or the same design with another candidate.
+
+    The approval is the gate's record saying `accepted` (the state reads it from there), written
+    in one atomic step, so whenever the process dies, status and records agree.
+    """
     with run_state.locked(root):
-        state = run_state.load(root)
+        recover(root, say)
         record = _proposed(root)
         chosen = option or record.chosen
         if chosen not in CANDIDATES:
@@ -332,33 +443,38 @@ def approve(root: Path, option: str | None = None) -> str:
             because=because,
             confirmation="Approved with `ml-phases approve`.",
         )
-        adr.write(accepted, root / run_state.ADR_DIR)
-        state.approval = dataclasses.replace(state.approval, status="approved", option=chosen)
-        state.phases[GATE].status = "done"
-        run_state.save(root, state)
-        commit(root, [str(run_state.ADR_DIR)], f"Phase {GATE} of 12: design approved ({chosen})")
+        folder = root / run_state.ADR_DIR
+        names = [adr.records(folder)[GATE], folder / adr.filename(accepted), folder / "README.md"]
+        paths = list(dict.fromkeys(relative(root, path) for path in names))
+        message = f"Phase {GATE} of 12: design approved ({chosen})"
+        with Journal(root, str(GATE), paths, list(paths), message, say, settled=True):
+            adr.write(accepted, folder)
     return chosen
 
 
-def reject(root: Path, reason: str) -> str:
+def reject(root: Path, reason: str, say: Callable[[str], None] = print) -> str:
     """Refuse the proposed design: phases 4-5 run again with the reason, then the gate."""
     if not reason.strip():
         raise EngineError('a rejection needs a reason: ml-phases reject --reason "…"')
     with run_state.locked(root):
+        recover(root, say)
         state = run_state.load(root)
         record = _proposed(root)
-        history = root / run_state.STATE_DIR / "history"
-        for number in REDONE_ON_REJECT:  # keep the refused records, then redo them
-            path = adr.records(root / run_state.ADR_DIR).get(number)
-            if path:
-                stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        folder = root / run_state.ADR_DIR
+        refused = [p for n, p in adr.records(folder).items() if n in REDONE_ON_REJECT]
+        tracked = [*(relative(root, p) for p in refused), relative(root, folder / "README.md")]
+        touched = [*tracked, relative(root, run_state.state_path(root))]
+        message = f"Design rejected ({record.chosen}): {reason}"
+        with Journal(root, "reject", touched, list(tracked), message, say):
+            state.approval.reasons.append(reason.strip())
+            state.approval.rejected.append(record.chosen)
+            for number in REDONE_ON_REJECT:
+                state.phases[number] = run_state.PhaseState()
+            run_state.save(root, state)
+            history = root / run_state.STATE_DIR / "history"
+            stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+            for path in refused:  # keep the refused records, then redo them
                 adr.atomic_write(history / f"{stamp}-{path.name}", path.read_text())
                 path.unlink()
-            state.phases[number] = run_state.PhaseState()
-        adr.write_index(root / run_state.ADR_DIR)
-        state.approval.status = "pending"
-        state.approval.reasons.append(reason.strip())
-        state.approval.rejected.append(record.chosen)
-        run_state.save(root, state)
-        commit(root, [str(run_state.ADR_DIR)], f"Design rejected ({record.chosen}): {reason}")
+            adr.write_index(folder)
     return record.chosen

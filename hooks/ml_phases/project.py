@@ -6,6 +6,7 @@ Agents work through the project's own CLI (`<pkg> profile | risks | bakeoff | tr
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import signal
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,10 @@ from typing import Any
 import yaml
 
 ANSWERS_FILE = ".copier-answers.yml"
+# Every command the engine starts carries this variable (the project's path), and so does
+# everything those commands start: a run finds what a killed run left by it (end_leftovers).
+MARK = "ML_PHASES_PROJECT"
+PR_SET_PDEATHSIG = 1  # Linux prctl: a signal the kernel sends a process when its parent dies
 
 
 class ToolError(RuntimeError):
@@ -80,6 +86,61 @@ def _kill(process: subprocess.Popen[str]) -> None:
     process.communicate()
 
 
+def _dies_with(parent: int) -> Callable[[], None] | None:
+    """What a child runs before its command (Linux): be killed when `parent` dies, however
+    it dies; a parent already gone by then means exit at once."""
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: the child only calls it
+
+    def arm() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return arm
+
+
+def leftovers(root: Path) -> list[int]:
+    """Processes that commands of the engine started in this project and that still run
+    (Linux; found by MARK in their environment). Called under the run lock, where no live
+    run of this project has any: they belong to a run that was killed. This process and its
+    ancestors are never among them."""
+    mark = f"\0{MARK}={root.resolve()}\0".encode()
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if mark in b"\0" + (entry / "environ").read_bytes():
+                found.append(int(entry.name))
+        except OSError:  # gone meanwhile, or another user's
+            continue
+    return sorted(set(found) - _ancestors())
+
+
+def _ancestors() -> set[int]:
+    """This process and its parents, up to init."""
+    chain, pid = set(), os.getpid()
+    while pid > 1 and pid not in chain:
+        chain.add(pid)
+        try:
+            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+    return chain
+
+
+def end_leftovers(root: Path) -> list[int]:
+    """Kill what a killed run's commands left running; returns their pids."""
+    ended = []
+    for pid in leftovers(root):
+        try:
+            os.kill(pid, signal.SIGKILL)
+            ended.append(pid)
+        except (ProcessLookupError, PermissionError):
+            continue
+    return ended
+
+
 @dataclass(frozen=True)
 class Project:
     root: Path
@@ -111,13 +172,14 @@ class Project:
         No time limit unless given (a full training run takes what it takes); `env` sets
         variables for this command only, None removing one.
         """
-        environment = dict(os.environ)
+        environment = dict(os.environ) | {MARK: str(self.root)}
         for name, value in (env or {}).items():
             if value is None:
                 environment.pop(name, None)
             else:
                 environment[name] = value
-        # Its own process group: a timeout or Ctrl-C ends the whole tree it started.
+        # Its own process group: a timeout or Ctrl-C ends the whole tree it started; and it
+        # dies with the engine, so a killed run leaves no command behind writing files.
         process = subprocess.Popen(
             [self.python, *args],
             cwd=self.root,
@@ -126,6 +188,7 @@ class Project:
             text=True,
             env=environment,
             start_new_session=True,
+            preexec_fn=_dies_with(os.getpid()),
         )
         try:
             stdout, stderr = process.communicate(timeout=timeout)

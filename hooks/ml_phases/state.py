@@ -1,163 +1,227 @@
 """Run state in .ml-flow/: which phases are done, the approval, and a lock against a second run.
 
-The state file is written atomically. A phase is done only once its ADR is on disk: the ADR is
-the last thing a phase writes, so a run cut off anywhere resumes without redoing finished
-phases, and the state is reconciled with the ADRs each time it is read.
+The state file is written atomically and read through a schema. A phase is done only once a
+readable ADR is on disk and no journal of a cut-off change to it is left (see engine.py): the
+ADR is the last thing a phase writes, so a run cut off anywhere resumes without redoing
+finished phases, and the state is reconciled with the ADRs each time it is read. The approval
+is read from the gate's record itself, so the two cannot disagree.
 """
 
 from __future__ import annotations
 
-import json
+import fcntl
 import os
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from .adr import atomic_write, records
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+
+from .adr import Record, RecordError, atomic_write, parse, records
+from .backends.base import CANDIDATES
 from .phases import PHASES
 
 STATE_DIR = ".ml-flow"
 ADR_DIR = Path("docs/adr")
-PHASE_STATUSES = ("pending", "running", "done", "failed", "incomplete", "awaiting_approval")
+SNAPSHOTS = "snapshots"  # .ml-flow/snapshots/<key>: a change in progress (engine.py)
 VERSION = 1
+GATE = next(spec.number for spec in PHASES if spec.gate)
+PhaseStatus = Literal["pending", "running", "done", "failed", "incomplete", "awaiting_approval"]
+Candidate = Literal[tuple(CANDIDATES)]  # type: ignore[valid-type]
+MOVE_AWAY = "move it away to start the phases afresh (the ADRs in docs/adr are kept)"
 
 
 class StateError(RuntimeError):
     """A state file that cannot be trusted, or a project another run is working on."""
 
 
-@dataclass
-class PhaseState:
-    status: str = "pending"
+class _Strict(BaseModel):
+    """A part of the state file: exact types, no unknown keys, checked on every assignment."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", validate_assignment=True)
+
+
+class PhaseState(_Strict):
+    status: PhaseStatus = "pending"
     adr: str | None = None
     seconds: float | None = None
     note: str = ""
 
 
-@dataclass
-class Approval:
-    status: str = "pending"  # pending | approved | rejected
-    option: str | None = None  # the candidate approved (baseline | sota | pragmatic)
-    reasons: list[str] = field(default_factory=list)  # every rejection's reason, in order
-    rejected: list[str] = field(default_factory=list)  # the candidates those rejections refused
+class Approval(_Strict):
+    status: Literal["pending", "approved", "rejected"] = "pending"
+    option: Candidate | None = None  # the candidate approved
+    reasons: list[str] = Field(default_factory=list)  # every rejection's reason, in order
+    rejected: list[Candidate] = Field(default_factory=list)  # the candidates they refused
 
 
-@dataclass
-class RunState:
-    version: int = VERSION
-    phases: dict[int, PhaseState] = field(
-        default_factory=lambda: {spec.number: PhaseState() for spec in PHASES}
-    )
-    approval: Approval = field(default_factory=Approval)
-    capsule: str | None = None  # the capsule the run started with; later runs keep using it
+class RunState(_Strict):
+    """The whole file: every key required, so a file that lost one is reported, not filled in."""
 
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
+    version: Literal[1]
+    phases: dict[int, PhaseState]
+    approval: Approval
+    capsule: str | None  # the capsule the run started with; later runs keep using it
 
     @classmethod
-    def from_json(cls, text: str, source: Path) -> RunState:
-        try:
-            raw = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise StateError(
-                f"{source} is corrupt (not JSON: {exc.msg} at line {exc.lineno}); move it away"
-                " to start the phases afresh (the ADRs in docs/adr are kept)"
-            ) from None
-        try:
-            if raw["version"] != VERSION:
-                raise StateError(
-                    f"{source} has version {raw['version']}; this engine reads {VERSION}"
-                )
-            phases = {int(number): PhaseState(**value) for number, value in raw["phases"].items()}
-            approval = Approval(**raw["approval"])
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise StateError(
-                f"{source} is corrupt ({type(exc).__name__}: {exc}); move it away to start the"
-                " phases afresh (the ADRs in docs/adr are kept)"
-            ) from None
-        if sorted(phases) != [spec.number for spec in PHASES]:
-            raise StateError(f"{source} is corrupt (it does not list phases 1 to {len(PHASES)})")
-        bad = [f"{n}: {p.status!r}" for n, p in phases.items() if p.status not in PHASE_STATUSES]
-        if bad:
-            raise StateError(f"{source} is corrupt (unknown phase status {', '.join(bad)})")
-        return cls(VERSION, phases, approval, raw.get("capsule"))
+    def fresh(cls) -> RunState:
+        phases = {spec.number: PhaseState() for spec in PHASES}
+        return cls(version=VERSION, phases=phases, approval=Approval(), capsule=None)
+
+    @model_validator(mode="after")
+    def _twelve_phases(self) -> RunState:
+        if sorted(self.phases) != [spec.number for spec in PHASES]:
+            raise ValueError(f"it must list phases 1 to {len(PHASES)}, each once")
+        return self
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str | bytes, source: Path) -> RunState:
+        return validated(cls, text, source)
+
+
+# facts.json: what each finished phase measured, by phase number (1-12).
+Facts = TypeAdapter(dict[Annotated[int, Field(ge=1, le=len(PHASES))], dict[str, Any]])
+
+
+def validated(schema: Any, text: str | bytes, source: Path, hint: str = MOVE_AWAY) -> Any:
+    """A state file's content checked against its schema; a StateError naming the first bad
+    key (as a dotted path) and what was found there otherwise."""
+    adapter = schema if isinstance(schema, TypeAdapter) else TypeAdapter(schema)
+    try:
+        return adapter.validate_json(text, strict=True)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        key = ".".join(str(part) for part in error["loc"] if part != "[key]")
+        problem = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "json_invalid":
+            problem = f"it is not valid JSON ({problem.removeprefix('Invalid JSON: ')})"
+        elif error["type"] not in ("value_error", "missing"):
+            problem += f" (found {_shown(error)})"
+        problem = f"{key}: {problem}" if key else problem
+    raise StateError(f"{source} is corrupt: {problem}; {hint}") from None
+
+
+def _shown(error: dict[str, Any]) -> str:
+    text = repr(error.get("input"))
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def state_path(project: Path) -> Path:
     return project / STATE_DIR / "state.json"
 
 
-def load(project: Path) -> RunState:
-    """The run state, reconciled with the ADRs on disk; a fresh one if there is none yet."""
+def read(project: Path) -> RunState:
+    """The state file as written (a fresh state if there is none), checked against the schema."""
     path = state_path(project)
-    state = (
-        RunState.from_json(path.read_text(encoding="utf-8"), path) if path.exists() else RunState()
-    )
-    on_disk = records(project / ADR_DIR)
-    gates = {spec.number for spec in PHASES if spec.gate}
+    return RunState.from_json(path.read_bytes(), path) if path.exists() else RunState.fresh()
+
+
+def load(project: Path) -> RunState:
+    """The run state, reconciled with the ADRs and the journals on disk."""
+    state = read(project)
+    found, on_disk = readable(project), records(project / ADR_DIR)
+    cut = cut_off(project)
     for number, phase_state in state.phases.items():
-        if number in on_disk:
-            proposed = number in gates and _status(on_disk[number]) == "proposed"
+        record = found.get(number)
+        if isinstance(record, Record) and number not in cut:
+            proposed = number == GATE and record.status == "proposed"
             phase_state.status = "awaiting_approval" if proposed else "done"
             phase_state.adr = str(on_disk[number].relative_to(project))
-        elif phase_state.status in ("done", "awaiting_approval", "running"):
-            # No ADR: the phase did not finish, whatever the state file says.
+            continue
+        if phase_state.status in ("done", "awaiting_approval", "running"):
+            # No readable record: the phase did not finish, whatever the state file says.
             phase_state.status, phase_state.adr = "pending", None
+        if isinstance(record, str):
+            phase_state.note = record
+        if number in cut:
+            phase_state.status = "running" if held(project) else "incomplete"
+            phase_state.note = "cut off; the next `ml-phases run` puts its files back first"
+    gate = found.get(GATE)
+    accepted = isinstance(gate, Record) and gate.status == "accepted" and GATE not in cut
+    state.approval.status = "approved" if accepted else "pending"
+    state.approval.option = gate.chosen if accepted else None  # type: ignore[union-attr]
     return state
 
 
-def _status(path: Path) -> str:
-    """A record's status, read from its front matter alone."""
-    match = re.search(r"^status: *['\"]?(\w+)", path.read_text(encoding="utf-8"), re.MULTILINE)
-    return match.group(1) if match else ""
+def readable(project: Path) -> dict[int, Record | str]:
+    """Each record on disk parsed, or why it cannot be read (an empty or broken file)."""
+    found: dict[int, Record | str] = {}
+    for number, path in records(project / ADR_DIR).items():
+        try:
+            found[number] = parse(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, RecordError) as exc:
+            found[number] = (
+                f"{path.relative_to(project)} is unreadable ({exc}); run writes it again"
+            )
+    return found
+
+
+def cut_off(project: Path) -> set[int]:
+    """Phases with a change that began and neither finished nor was put back yet."""
+    return {
+        int(folder.name)
+        for folder in (project / STATE_DIR / SNAPSHOTS).glob("*")
+        if folder.name.isdigit()
+        and (folder / "manifest.json").exists()
+        and not (folder / "finished.json").exists()
+    }
 
 
 def save(project: Path, state: RunState) -> Path:
     return atomic_write(state_path(project), state.to_json())
 
 
-def _alive(pid: int) -> bool:
+def lock_path(project: Path) -> Path:
+    return project / STATE_DIR / "run.lock"
+
+
+def _try_lock(handle: int) -> bool:
+    """Take the OS lock on an open file without waiting; the kernel drops it when the
+    process ends, however it ends."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
         return False
-    except PermissionError:
-        return True
     return True
 
 
 @contextmanager
 def locked(project: Path) -> Iterator[None]:
-    """Hold the project's run lock; a second run while one is alive is refused."""
-    lock = project / STATE_DIR / "run.lock"
+    """Hold the project's run lock; a second run while one is alive is refused.
+
+    The lock file is never deleted, so two runs can never race over creating it.
+    """
+    lock = lock_path(project)
     lock.parent.mkdir(parents=True, exist_ok=True)
-    for _ in range(2):
-        try:
-            handle = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            try:
-                pid = int(lock.read_text().strip() or 0)
-            except (OSError, ValueError):
-                pid = 0
-            if pid and _alive(pid):
-                raise StateError(
-                    f"another ml-phases run (pid {pid}) is working on this project; wait for it"
-                    f" or stop it (the lock is {lock})"
-                ) from None
-            lock.unlink(missing_ok=True)  # left by a run that was killed
-            continue
-        with os.fdopen(handle, "w") as file:
-            file.write(str(os.getpid()))
-        break
-    else:
-        raise StateError(f"could not take the run lock {lock}")
+    handle = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
     try:
+        if not _try_lock(handle):
+            holder = os.pread(handle, 32, 0).decode(errors="replace").strip() or "unknown"
+            raise StateError(
+                f"another ml-phases run (pid {holder}) is working on this project; wait for it"
+                f" or stop it (the lock is {lock})"
+            )
+        os.ftruncate(handle, 0)
+        os.pwrite(handle, str(os.getpid()).encode(), 0)  # for the message above only
         yield
     finally:
-        lock.unlink(missing_ok=True)
+        os.close(handle)  # closing the file releases the lock
+
+
+def held(project: Path) -> bool:
+    """Whether a live run holds the project's lock now."""
+    lock = lock_path(project)
+    if not lock.exists():
+        return False
+    handle = os.open(lock, os.O_RDWR)
+    try:
+        return not _try_lock(handle)
+    finally:
+        os.close(handle)
 
 
 def summary(state: RunState) -> list[dict[str, Any]]:

@@ -202,11 +202,7 @@ def _put_back(root: Path, number: int, guard: Snapshot, written: set[str]) -> st
     guard.before.update(dict.fromkeys(added))  # new files: absent before the phase
     moved = [path for path in guard.changed() if path not in written]
     keep = root / ".ml-flow" / "put-back" / f"phase-{number:02d}"
-    for path in moved:
-        if (root / path).is_file():
-            (keep / path).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(root / path, keep / path)
-    guard.restore(moved)
+    guard.restore(moved, keep=keep)
     if not moved:
         return ""
     return ", ".join(moved) + f" (as they were changed: {keep.relative_to(root)}/)"
