@@ -99,3 +99,13 @@ def test_every_record_whose_options_carry_numbers_says_what_its_choice_gives_up(
         text = " ".join(o.summary + " ".join(o.pros + o.cons) for o in decision.options)
         if MEASURED.search(text):
             assert decision.bad, f"record {number} gives up nothing: {path.name}"
+
+
+def test_approving_another_candidate_records_its_own_trade(project: dict) -> None:
+    root = project["root"]
+    engine.run(root)
+    proposed = {o.name: o for o in record(root, 6).options}
+    engine.approve(root, "sota")
+    accepted = record(root, 6)
+    assert accepted.chosen == "sota"
+    assert (accepted.good, accepted.bad) == (proposed["sota"].pros, proposed["sota"].cons)

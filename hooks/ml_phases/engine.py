@@ -436,11 +436,16 @@ def approve(root: Path, option: str | None = None, say: Callable[[str], None] = 
             if chosen == record.chosen
             else f"the user approved it in place of the recommended {record.chosen}."
         )
+        # Another candidate brings its own trade: its pros and cons become the consequences.
+        others = (o for o in record.options if o.name == chosen and chosen != record.chosen)
+        picked = next(others, None)
         accepted = dataclasses.replace(
             record,
             status="accepted",
             chosen=chosen,
             because=because,
+            good=picked.pros if picked else record.good,
+            bad=picked.cons if picked else record.bad,
             confirmation="Approved with `ml-phases approve`.",
         )
         folder = root / run_state.ADR_DIR
