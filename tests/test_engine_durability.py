@@ -324,18 +324,28 @@ def state_with(**changes: Any) -> bytes:
 def test_a_corrupt_state_file_is_one_line_naming_the_key(
     stand: Path, capsys, content: bytes, named: str
 ) -> None:
-    path = stand / ".ml-flow/state.json"
+    path = corrupt(stand, "state.json", content)
+    for command in ("status", "run"):
+        refused_in_one_line(stand, capsys, command, named, "state.json")
+    assert path.read_bytes() == content  # left for the user to inspect
+
+
+def corrupt(stand: Path, name: str, content: bytes) -> Path:
+    path = stand / ".ml-flow" / name
     path.parent.mkdir()
     path.write_bytes(content)
-    for command in ("status", "run"):
-        with pytest.raises(SystemExit) as ended:
-            cli.main(["--project", str(stand), command])
-        assert ended.value.code == 2
-        error = capsys.readouterr().err
-        assert len(error.strip().splitlines()) == 1, error
-        assert named in error, error
-        assert "state.json" in error
-    assert path.read_bytes() == content  # left for the user to inspect
+    return path
+
+
+def refused_in_one_line(stand: Path, capsys, command: str, named: str, file: str) -> None:
+    """The command exits 2 with one line that names the file and the key."""
+    with pytest.raises(SystemExit) as ended:
+        cli.main(["--project", str(stand), command])
+    assert ended.value.code == 2
+    error = capsys.readouterr().err
+    assert len(error.strip().splitlines()) == 1, error
+    assert named in error, error
+    assert file in error
 
 
 @pytest.mark.parametrize(
@@ -351,16 +361,8 @@ def test_a_corrupt_state_file_is_one_line_naming_the_key(
 def test_a_corrupt_facts_file_is_one_line_naming_the_key(
     stand: Path, capsys, content: bytes, named: str
 ) -> None:
-    path = stand / ".ml-flow/facts.json"
-    path.parent.mkdir()
-    path.write_bytes(content)
-    with pytest.raises(SystemExit) as ended:
-        cli.main(["--project", str(stand), "run"])
-    assert ended.value.code == 2
-    error = capsys.readouterr().err
-    assert len(error.strip().splitlines()) == 1, error
-    assert named in error, error
-    assert "facts.json" in error
+    corrupt(stand, "facts.json", content)
+    refused_in_one_line(stand, capsys, "run", named, "facts.json")
 
 
 # Item 11: an unreadable record.
