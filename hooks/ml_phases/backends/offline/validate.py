@@ -31,7 +31,7 @@ def _ruff_json(ctx: Context, *args: str) -> list[dict[str, Any]]:
     list, means ruff could not check, which is an error, never "no findings"."""
     done = ctx.project.run("-m", "ruff", *args, "--output-format", "json", *LINTED)
     try:
-        violations = json.loads(done.stdout or "[]") if done.returncode in (0, 1) else None
+        violations = json.loads(done.stdout.strip() or "[]") if done.returncode in (0, 1) else None
     except ValueError:
         violations = None
     if not isinstance(violations, list) or (done.returncode == 1 and not violations):
