@@ -34,6 +34,7 @@ from .models import (
     make_preprocessor,
     mlp_args,
     mlp_budget,
+    mlp_lr,
     mlp_outputs,
 )
 from .tracking import Tracker, flatten, git_commit, open_tracker
@@ -278,9 +279,10 @@ def fit_mlp(
     args = mlp_args(config, x.shape[1], arrays.n_classes)
     model = MLP(**args).to(device)
     loss_fn = make_loss(config.loss, config.task, arrays.y_train, arrays.n_classes).to(device)
-    optimizer = make_optimizer(model, cfg.lr, cfg.weight_decay, device)
     n, accumulate = len(x), cfg.grad_accum_steps
     batch, epochs = mlp_budget(n, cfg.batch_size, accumulate, cfg.epochs, cfg.min_steps)
+    lr = mlp_lr(cfg.lr, batch, cfg.batch_size)
+    optimizer = make_optimizer(model, lr, cfg.weight_decay, device)
     batches = math.ceil(n / batch)
     updates_per_epoch = math.ceil(batches / accumulate)
     total = epochs * updates_per_epoch
