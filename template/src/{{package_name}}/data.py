@@ -59,7 +59,14 @@ def duplicated(names: list[str]) -> list[str]:
 
 
 # One set of CSV options, so a file read whole and a file read in batches get the same types.
-CSV_OPTIONS: dict[str, Any] = {"infer_schema_length": 10_000, "try_parse_dates": True}
+# Empty fields and the markers R and pandas write for a missing value are missing: without
+# them a numeric column holding "NA" would be read as text (the Palmer penguins file does this).
+NULL_MARKERS = ["NA", "N/A", "NULL", "null"]
+CSV_OPTIONS: dict[str, Any] = {
+    "infer_schema_length": 10_000,
+    "try_parse_dates": True,
+    "null_values": NULL_MARKERS,
+}
 TWICE = "has duplicated column names: {}; give each column a unique name"
 
 
