@@ -155,7 +155,7 @@ def export_mlp(
     with torch.no_grad():
         program = export(module, (example,), dynamic_shapes=({0: Dim("batch")},))
     output = output or run / "model.pt2"
-    partial = output.with_name(output.name + ".partial")
+    partial = output.with_name(f"{output.stem}.partial{output.suffix}")  # torch wants .pt2
     torch.export.save(program, partial)
     partial.replace(output)
     reloaded = torch.export.load(output).module()
