@@ -103,7 +103,8 @@ def to_record(
 
 
 def _gate_record(root: Path) -> adr.Record | None:
-    record = run_state.readable(root).get(GATE)
+    path = adr.records(root / run_state.ADR_DIR).get(GATE)
+    record = run_state.read_record(root, path) if path else None
     return record if isinstance(record, adr.Record) else None
 
 

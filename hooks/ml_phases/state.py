@@ -149,15 +149,15 @@ def load(project: Path) -> RunState:
 
 def readable(project: Path) -> dict[int, Record | str]:
     """Each record on disk parsed, or why it cannot be read (an empty or broken file)."""
-    found: dict[int, Record | str] = {}
-    for number, path in records(project / ADR_DIR).items():
-        try:
-            found[number] = parse(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, RecordError) as exc:
-            found[number] = (
-                f"{path.relative_to(project)} is unreadable ({exc}); run writes it again"
-            )
-    return found
+    return {n: read_record(project, path) for n, path in records(project / ADR_DIR).items()}
+
+
+def read_record(project: Path, path: Path) -> Record | str:
+    """One record parsed, or why it cannot be read."""
+    try:
+        return parse(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, RecordError) as exc:
+        return f"{path.relative_to(project)} is unreadable ({exc}); run writes it again"
 
 
 def cut_off(project: Path) -> set[int]:
