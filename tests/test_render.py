@@ -15,10 +15,19 @@ from pytest_copie.plugin import Copie
 
 QUESTIONS = yaml.safe_load((ROOT / "copier.yml").read_text().split("\n---")[0])
 MATRIX_KEYS = ("task_type", "tracking", "agent_backend")
+# Each combination gets a package name of its own, so that every path under src/ is checked
+# against the answer that names it.
 MATRIX = [
-    dict(zip(MATRIX_KEYS, values, strict=True))
-    for values in itertools.product(*(QUESTIONS[key]["choices"].values() for key in MATRIX_KEYS))
+    {**dict(zip(MATRIX_KEYS, values, strict=True)), "package_name": f"model_{index}"}
+    for index, values in enumerate(
+        itertools.product(*(QUESTIONS[key]["choices"].values() for key in MATRIX_KEYS))
+    )
 ]
+
+
+def combination(answers: dict[str, str]) -> str:
+    return "-".join(answers[key] for key in MATRIX_KEYS)
+
 
 BASE_FILES = [
     ".copier-answers.yml",
@@ -38,6 +47,7 @@ BASE_FILES = [
     "src/{pkg}/__init__.py",
     "src/{pkg}/__main__.py",
     "src/{pkg}/bakeoff.py",
+    "src/{pkg}/catalogue.py",
     "src/{pkg}/cli.py",
     "src/{pkg}/config.py",
     "src/{pkg}/data.py",
@@ -69,9 +79,10 @@ BASE_FILES = [
 ENGINE_WHEEL = ".ml-flow/engine/ml_phases-0.1.0-py3-none-any.whl"
 
 
-def expected_files(package: str, answers: dict[str, str]) -> list[str]:
-    """The base file set plus what each answer adds (nothing yet: every answer shapes content)."""
-    del answers
+def expected_files(answers: dict[str, str]) -> list[str]:
+    """The files the answers call for: the base set under the package they name (no matrix
+    answer adds or removes a file of its own yet; each shapes content, checked below)."""
+    package = answers["package_name"]
     return sorted([*(path.format(pkg=package) for path in BASE_FILES), ENGINE_WHEEL])
 
 
@@ -93,7 +104,7 @@ def matrix_projects(copie_session: Copie) -> dict[str, Path]:
         result = copie_session.copy(extra_answers={**FAST, **answers})
         assert result.exit_code == 0, result.exception
         assert result.project_dir is not None
-        projects["-".join(answers.values())] = result.project_dir
+        projects[combination(answers)] = result.project_dir
     return projects
 
 
@@ -101,10 +112,10 @@ def test_matrix_covers_every_choice() -> None:
     assert len(MATRIX) == 2 * 3 * 2
 
 
-@pytest.mark.parametrize("answers", MATRIX, ids=lambda answers: "-".join(answers.values()))
+@pytest.mark.parametrize("answers", MATRIX, ids=combination)
 def test_combination_renders_clean(matrix_projects: dict[str, Path], answers: dict) -> None:
-    project = matrix_projects["-".join(answers.values())]
-    assert rendered_files(project) == expected_files("my_model", answers)
+    project = matrix_projects[combination(answers)]
+    assert rendered_files(project) == expected_files(answers)
 
     leftovers = [
         path
@@ -127,7 +138,8 @@ def test_combination_renders_clean(matrix_projects: dict[str, Path], answers: di
     assert ("wandb" in pyproject["project"]["optional-dependencies"]) == (
         answers["tracking"] == "wandb"
     )
-    assert pyproject["project"]["scripts"] == {"my_model": "my_model.cli:main"}
+    package = answers["package_name"]
+    assert pyproject["project"]["scripts"] == {package: f"{package}.cli:main"}
 
 
 def tool(name: str, *args: str | Path) -> subprocess.CompletedProcess[str]:
