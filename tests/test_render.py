@@ -38,6 +38,7 @@ BASE_FILES = [
     "src/{pkg}/__init__.py",
     "src/{pkg}/__main__.py",
     "src/{pkg}/bakeoff.py",
+    "src/{pkg}/catalogue.py",
     "src/{pkg}/cli.py",
     "src/{pkg}/config.py",
     "src/{pkg}/data.py",

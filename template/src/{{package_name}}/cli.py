@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .catalogue import MODELS, higher_is_better
 from .config import Config, dump_config, load_config
 from .errors import ProjectError
 
@@ -96,13 +97,12 @@ def profile(
     """Rows, columns, types, missing values and the target distribution of the data."""
     from .data import load_frame
     from .diagnostics import profile_frame
-    from .metrics import HIGHER_IS_BETTER
 
     with user_errors():
         cfg = resolve(config, overrides)
         report = profile_frame(load_frame(cfg.data.source), cfg.data.target, cfg.task)
     metric = cfg.primary_metric  # its direction, for tools that read --json
-    report["primary_metric"] = {"name": metric, "higher_is_better": HIGHER_IS_BETTER[metric]}
+    report["primary_metric"] = {"name": metric, "higher_is_better": higher_is_better(metric)}
     table = Table(title=f"{cfg.data.source}: {report['rows']} rows x {report['columns']} columns")
     for column in ("name", "dtype", "missing", "unique"):
         table.add_column(column, justify="left" if column in ("name", "dtype") else "right")
@@ -142,7 +142,7 @@ def bakeoff(
     config: ConfigOption = DEFAULT_CONFIG,
     as_json: JsonFlag = False,
 ) -> None:
-    """Cross-validate linear, gbm and mlp: metric mean ± std, fit time, latency, size."""
+    """Cross-validate bakeoff.models: metric mean ± std, fit time, latency and size."""
     from .bakeoff import bakeoff as run_bakeoff
 
     with user_errors():
@@ -162,7 +162,9 @@ def bakeoff(
     emit(report, as_json, table)
 
 
-@app.command()
+@app.command(
+    help=f"Train the configured model (model.name={'|'.join(MODELS)}); prints where the run went."
+)
 def train(
     overrides: Overrides = None,
     config: ConfigOption = DEFAULT_CONFIG,
@@ -171,7 +173,6 @@ def train(
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Train the configured model (model.name=linear|gbm|mlp); prints where the run went."""
     from .train import train as run_training
 
     with user_errors():

@@ -15,8 +15,9 @@ import numpy as np
 import polars as pl
 import torch
 
+from .catalogue import SAMPLE_PREFIX
 from .config import Config, load_run_config
-from .data import SAMPLE_PREFIX, features, load_frame, read_batches
+from .data import features, load_frame, read_batches
 from .errors import CheckpointError, SchemaError
 from .models import MLP, Predictor
 from .train import load_checkpoint
