@@ -58,7 +58,7 @@ def resolve(config: Path, overrides: list[str] | None) -> Config:
 
 def run_folder(config: Path, run: Path | None, overrides: list[str] | None) -> Path:
     """The run given, or the latest one under the output_dir of the config and overrides."""
-    from .predict import resolve_run
+    from .runs import resolve_run
 
     if run is not None:  # the run holds its own config.yaml: --config is not needed
         return resolve_run(run.parent, run)

@@ -14,7 +14,7 @@ from .catalogue import higher_is_better, task_metrics
 from .data import load_dataset
 from .errors import CheckpointError
 from .metrics import bootstrap
-from .predict import load_run
+from .runs import PLOTS, REPORT, load_run
 from .tracking import open_tracker
 
 
@@ -122,17 +122,15 @@ def evaluate(run: Path, overrides: Sequence[str] = ()) -> dict[str, Any]:
         "bootstrap": n,
         "metrics": metrics,
     }
-    plots = plot(
-        config.task, y_test, pred, None if classes is None else list(classes), run / "plots"
-    )
+    plots = plot(config.task, y_test, pred, None if classes is None else list(classes), run / PLOTS)
     report["plots"] = [str(path) for path in plots]
-    (run / "metrics.json").write_text(json.dumps(report, indent=2))
+    (run / REPORT).write_text(json.dumps(report, indent=2))
     tracker = open_tracker(config, run.name, run, summary.get("tracking_run_id"))
     tracker.log_metrics(
         {f"test_{name}": values["value"] for name, values in metrics.items()},
         step=summary.get("epochs_run", 0),
     )
-    for path in [run / "metrics.json", *plots]:
+    for path in [run / REPORT, *plots]:
         tracker.log_artifact(path)
     tracker.finish()
     return report

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .config import Config, dump_config, key_within
+from .config import Config, dump_config
 from .data import Dataset, load_dataset
 from .errors import CheckpointError, ConfigError, TrainingError
 from .losses import make_loss
@@ -37,21 +37,20 @@ from .models import (
     mlp_lr,
     mlp_outputs,
 )
-from .tracking import Tracker, flatten, git_commit, open_tracker
-
-# Config keys that may change when a run is resumed; any other difference is refused
-# (and train.epochs only under the constant schedule: see resume_state).
-RESUMABLE_CHANGES = (
-    "output_dir",
-    "tracking",
-    "evaluate",
-    "bakeoff",
-    "train.epochs",
-    "train.patience",
-    "train.device",
-    "train.threads",
-    "train.log_every",
+from .runs import (
+    BEST,
+    CONFIG,
+    LAST,
+    PREDICTOR,
+    SUMMARY,
+    check_same_data,
+    load_checkpoint,
+    mark_latest,
+    new_run_dir,
+    resume_state,
+    save_checkpoint,
 )
+from .tracking import Tracker, flatten, git_commit, open_tracker
 
 
 @dataclass
@@ -104,34 +103,6 @@ def seed_everything(seed: int, deterministic: bool, device: torch.device) -> Non
     if deterministic and device.type != "cpu":
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS
         torch.use_deterministic_algorithms(True, warn_only=True)
-
-
-def config_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    """Dotted keys whose values differ, ignoring those a resumed run may change."""
-    flat_old, flat_new = flatten(old), flatten(new)
-    return sorted(
-        key
-        for key in flat_old.keys() | flat_new.keys()
-        if flat_old.get(key) != flat_new.get(key) and not key_within(key, RESUMABLE_CHANGES)
-    )
-
-
-def atomic_save(state: dict[str, Any], path: Path) -> None:
-    """Write then rename: a crash mid-write never leaves a half-written checkpoint."""
-    partial = path.with_name(path.name + ".partial")
-    torch.save(state, partial)
-    os.replace(partial, path)
-
-
-def load_checkpoint(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for a damaged file
-        raise CheckpointError(
-            f"checkpoint {path} is corrupt or unreadable: {type(exc).__name__}"
-        ) from None
 
 
 def lr_factor(step: int, warmup: int, total: int, schedule: str) -> float:
@@ -383,7 +354,7 @@ def fit_mlp(
                 described = {"model_args": args, "target_scale": [mean, std], "epoch": epoch}
                 if improved:
                     weights = {"model": model.state_dict(), "best_score": fit.best_score}
-                    atomic_save({**described, **weights}, run_dir / "best.pt")
+                    save_checkpoint({**described, **weights}, run_dir / BEST)
                 progress_state = {
                     "bad_epochs": bad_epochs,
                     "best_epoch": fit.best_epoch,
@@ -392,8 +363,8 @@ def fit_mlp(
                     "config": json.loads(config.model_dump_json()),
                     "data_fingerprint": dataset.fingerprint,
                 }
-                atomic_save(
-                    {**parts.state_dict(), **described, **progress_state}, run_dir / "last.pt"
+                save_checkpoint(
+                    {**parts.state_dict(), **described, **progress_state}, run_dir / LAST
                 )
             first_step = (epoch - 1) * batches
             tracker.log_series(
@@ -410,8 +381,8 @@ def fit_mlp(
                 break
     if best_weights is not None:  # the model returned is the best one, with or without files
         model.load_state_dict(best_weights)
-    elif run_dir is not None and (run_dir / "best.pt").exists():  # resumed past its best epoch
-        model.load_state_dict(load_checkpoint(run_dir / "best.pt")["model"])
+    elif run_dir is not None and (run_dir / BEST).exists():  # resumed past its best epoch
+        model.load_state_dict(load_checkpoint(run_dir / BEST)["model"])
     return fit
 
 
@@ -421,60 +392,6 @@ def fit_model(config: Config, dataset: Dataset, **loop: Any) -> Fit:
     if config.model.name == "mlp":
         return fit_mlp(config, dataset, preprocessor, arrays, **loop)
     return fit_sklearn(config, dataset, preprocessor, arrays)
-
-
-def new_run_dir(output_dir: Path, model: str) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    runs = output_dir / "runs"
-    for folder in (output_dir, runs):
-        if folder.exists() and not folder.is_dir():
-            raise ConfigError(f"output_dir {output_dir} cannot hold runs: {folder} is a file")
-    for attempt in range(100):
-        path = runs / (f"{stamp}-{model}" + ("" if attempt == 0 else f"-{attempt}"))
-        try:
-            path.mkdir(parents=True)
-            return path
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise ConfigError(
-                f"output_dir {output_dir}: cannot create {path}: {exc.strerror}"
-            ) from None
-    raise RuntimeError(f"could not create a new run folder under {runs}")
-
-
-def resume_state(config: Config, run_dir: Path) -> dict[str, Any]:
-    """The last checkpoint of a run, refused if the run was made with a different config.
-
-    With the cosine schedule, train.epochs fixes how the learning rate decays: another value
-    would bend the curve mid-run, so it is refused (the constant schedule takes any value).
-    """
-    state = load_checkpoint(run_dir / "last.pt")
-    differences = config_differences(state["config"], json.loads(config.model_dump_json()))
-    if differences:
-        shown = ", ".join(differences[:8]) + (", …" if len(differences) > 8 else "")
-        raise CheckpointError(
-            f"checkpoint {run_dir / 'last.pt'} was made with another config ({shown} differ);"
-            " resume with the run's own config.yaml"
-        )
-    planned = state["config"]["train"]["epochs"]
-    if config.train.schedule == "cosine" and config.train.epochs != planned:
-        raise CheckpointError(
-            f"train.epochs cannot change on resume under the cosine schedule (run {run_dir}"
-            f" decays its learning rate over {planned} epochs, not {config.train.epochs});"
-            f" resume with train.epochs={planned}, or train a new run"
-        )
-    return state
-
-
-def check_same_data(state: dict[str, Any], dataset: Dataset, run_dir: Path) -> None:
-    """A resumed run continues on the rows it started on, or not at all."""
-    if state.get("data_fingerprint") != dataset.fingerprint:
-        raise CheckpointError(
-            f"the data changed since run {run_dir} was checkpointed (fingerprint"
-            f" {dataset.fingerprint}, checkpoint {state.get('data_fingerprint')}); resuming"
-            " would mix two datasets in one model: train a new run"
-        )
 
 
 def train(config: Config, resume: Path | None = None, show_progress: bool = False) -> dict:
@@ -489,7 +406,7 @@ def train(config: Config, resume: Path | None = None, show_progress: bool = Fals
     if state is not None:
         check_same_data(state, dataset, resume)
     run_dir = resume if resume is not None else new_run_dir(config.output_dir, config.model.name)
-    (run_dir / "config.yaml").write_text(dump_config(config))
+    (run_dir / CONFIG).write_text(dump_config(config))
     tracker = open_tracker(config, run_dir.name, run_dir)
     status = "FAILED"
     try:
@@ -510,7 +427,7 @@ def train(config: Config, resume: Path | None = None, show_progress: bool = Fals
             resume=state,
             show_progress=show_progress,
         )
-        fit.predictor.save(run_dir / "predictor.joblib")
+        fit.predictor.save(run_dir / PREDICTOR)
         summary = {
             "run_dir": str(run_dir),
             "model": config.model.name,
@@ -526,8 +443,8 @@ def train(config: Config, resume: Path | None = None, show_progress: bool = Fals
             "tracking": tracker.location,
             "tracking_run_id": tracker.run_id,
         }
-        (run_dir / "run.json").write_text(json.dumps(summary, indent=2, default=str))
-        for artifact in ("config.yaml", "run.json"):
+        (run_dir / SUMMARY).write_text(json.dumps(summary, indent=2, default=str))
+        for artifact in (CONFIG, SUMMARY):
             tracker.log_artifact(run_dir / artifact)
         status = "FINISHED"
         return summary
@@ -536,6 +453,4 @@ def train(config: Config, resume: Path | None = None, show_progress: bool = Fals
         raise
     finally:
         tracker.finish(status)
-        latest = config.output_dir / "latest_run"
-        if (run_dir / "last.pt").exists() or (run_dir / "predictor.joblib").exists():
-            latest.write_text(str(run_dir))
+        mark_latest(config.output_dir, run_dir)
