@@ -77,7 +77,7 @@ class Fit:
     stopped_early: bool = False
 
     def update(self, epoch: int, value: float, metric: str, min_delta: float) -> bool:
-        """Whether this epoch's score is the best so far (then it is kept) or not."""
+        """Count an epoch's validation score for early stopping; True if it is the best yet."""
         # A tie keeps the later epoch: on a small validation split a step metric such as
         # accuracy plateaus early, and the later weights have trained for longer.
         if value == self.best_score or is_better(metric, value, self.best_score, min_delta):
@@ -308,10 +308,19 @@ def build_loop(config: Config, arrays: Arrays) -> Loop:
     scheduler = make_schedule(optimizer, cfg, math.ceil(batches / accumulate), epochs)
     autocast, scaler = mixed_precision(cfg.amp, device)
     shuffle = torch.Generator().manual_seed(config.seed)
-    state = TrainingState(model, optimizer, scheduler, scaler, shuffle, device)
-    x_val = torch.from_numpy(arrays.x_val)
     return Loop(
-        x, y, x_val, (mean, std), args, loss_fn, batch, batches, accumulate, epochs, autocast, state
+        x=x,
+        y=y,
+        x_val=torch.from_numpy(arrays.x_val),
+        target_scale=(mean, std),
+        model_args=args,
+        loss_fn=loss_fn,
+        batch=batch,
+        batches=batches,
+        accumulate=accumulate,
+        epochs=epochs,
+        autocast=autocast,
+        state=TrainingState(model, optimizer, scheduler, scaler, shuffle, device),
     )
 
 
@@ -360,6 +369,7 @@ def read_losses(step_losses: torch.Tensor, log_every: int) -> tuple[float, list[
 
 
 def diverged(train_loss: float, epoch: int, lr: float) -> TrainingError:
+    """The error that stops a run whose loss is no longer a finite number."""
     return TrainingError(
         f"training loss became {train_loss} in epoch {epoch}; stopped. Lower train.lr (now"
         f" {lr}) or set train.grad_clip; the last good checkpoint is kept"
