@@ -111,11 +111,14 @@ def resolve_run(output_dir: Path, run: Path | None) -> Path:
 
 
 def save_checkpoint(state: dict[str, Any], path: Path) -> None:
+    """torch.save, atomically: a run killed mid-save keeps its previous checkpoint."""
     with atomic_write(path) as partial:
         torch.save(state, partial)
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
+    """A checkpoint's tensors and records, on the CPU; a missing or damaged file is a
+    CheckpointError."""
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
     try:
