@@ -58,6 +58,7 @@ BASE_FILES = [
     "src/{pkg}/metrics.py",
     "src/{pkg}/models.py",
     "src/{pkg}/predict.py",
+    "src/{pkg}/runs.py",
     "src/{pkg}/tracking.py",
     "src/{pkg}/train.py",
     "tests/conftest.py",

@@ -13,11 +13,12 @@ from typing import Any
 
 import numpy as np
 
+from .catalogue import higher_is_better
 from .config import Config
 from .data import Dataset, Splits, load_dataset
 from .errors import SplitError
 from .evaluate import dummy_predictions
-from .metrics import HIGHER_IS_BETTER, score
+from .metrics import score
 from .train import fit_model
 
 
@@ -155,11 +156,11 @@ def bakeoff(config: Config) -> dict[str, Any]:
                 "size_kb": round(float(np.mean(sizes)) / 1024, 1),
             }
         )
-    sign = 1 if HIGHER_IS_BETTER[metric] else -1
+    sign = 1 if higher_is_better(metric) else -1
     best = max(results, key=lambda result: sign * result["mean"])["model"]
     return {
         "metric": metric,
-        "higher_is_better": HIGHER_IS_BETTER[metric],
+        "higher_is_better": higher_is_better(metric),
         "folds": config.bakeoff.folds,
         "rows": len(rows),
         "results": results,

@@ -9,7 +9,7 @@ one line on stderr and the exit code of its error class (errors.py).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .catalogue import MODELS, higher_is_better
 from .config import Config, dump_config, load_config
 from .errors import ProjectError
 
@@ -57,11 +58,27 @@ def resolve(config: Path, overrides: list[str] | None) -> Config:
 
 def run_folder(config: Path, run: Path | None, overrides: list[str] | None) -> Path:
     """The run given, or the latest one under the output_dir of the config and overrides."""
-    from .predict import resolve_run
+    from .runs import resolve_run
 
     if run is not None:  # the run holds its own config.yaml: --config is not needed
         return resolve_run(run.parent, run)
     return resolve_run(resolve(config, overrides).output_dir, None)
+
+
+def make_table(
+    title: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    labels: int = 1,
+    caption: str | None = None,
+) -> Table:
+    """A table whose first `labels` columns name things (left-aligned); numbers align right."""
+    table = Table(title=title, caption=caption)
+    for position, column in enumerate(columns):
+        table.add_column(column, justify="left" if position < labels else "right")
+    for row in rows:
+        table.add_row(*row)
+    return table
 
 
 def emit(result: dict[str, Any], as_json: bool, table: Table | None = None) -> None:
@@ -96,21 +113,20 @@ def profile(
     """Rows, columns, types, missing values and the target distribution of the data."""
     from .data import load_frame
     from .diagnostics import profile_frame
-    from .metrics import HIGHER_IS_BETTER
 
     with user_errors():
         cfg = resolve(config, overrides)
         report = profile_frame(load_frame(cfg.data.source), cfg.data.target, cfg.task)
     metric = cfg.primary_metric  # its direction, for tools that read --json
-    report["primary_metric"] = {"name": metric, "higher_is_better": HIGHER_IS_BETTER[metric]}
-    table = Table(title=f"{cfg.data.source}: {report['rows']} rows x {report['columns']} columns")
-    for column in ("name", "dtype", "missing", "unique"):
-        table.add_column(column, justify="left" if column in ("name", "dtype") else "right")
-    for row in report["schema"]:
-        table.add_row(*(str(row[key]) for key in ("name", "dtype", "missing", "unique")))
-    table.caption = (
-        f"target {report['target']}; duplicate rows {report['duplicate_rows']}; "
-        f"missing cells {report['missing_cells']}"
+    report["primary_metric"] = {"name": metric, "higher_is_better": higher_is_better(metric)}
+    columns = ("name", "dtype", "missing", "unique")
+    table = make_table(
+        f"{cfg.data.source}: {report['rows']} rows x {report['columns']} columns",
+        columns,
+        ([str(row[key]) for key in columns] for row in report["schema"]),
+        labels=2,
+        caption=f"target {report['target']}; duplicate rows {report['duplicate_rows']}; "
+        f"missing cells {report['missing_cells']}",
     )
     emit(report, as_json, table)
 
@@ -128,11 +144,12 @@ def risks(
     with user_errors():
         cfg = resolve(config, overrides)
         report = find_risks(load_dataset(cfg), cfg)
-    table = Table(title=f"{len(report['risks'])} risks in {report['rows']} rows")
-    for column in ("severity", "kind", "finding"):
-        table.add_column(column)
-    for risk in report["risks"]:
-        table.add_row(risk["severity"], risk["kind"], risk["message"])
+    table = make_table(
+        f"{len(report['risks'])} risks in {report['rows']} rows",
+        ("severity", "kind", "finding"),
+        ([risk["severity"], risk["kind"], risk["message"]] for risk in report["risks"]),
+        labels=3,
+    )
     emit(report, as_json, table)
 
 
@@ -142,27 +159,33 @@ def bakeoff(
     config: ConfigOption = DEFAULT_CONFIG,
     as_json: JsonFlag = False,
 ) -> None:
-    """Cross-validate linear, gbm and mlp: metric mean ± std, fit time, latency, size."""
+    """Cross-validate bakeoff.models: metric mean ± std, fit time, latency and size."""
     from .bakeoff import bakeoff as run_bakeoff
 
     with user_errors():
         report = run_bakeoff(resolve(config, overrides))
     metric = report["metric"]
-    table = Table(title=f"{report['folds']}-fold bake-off on {report['rows']} rows ({metric})")
-    for column in ("model", metric, "fit s", "latency ms (1 row)", "size KB"):
-        table.add_column(column, justify="left" if column == "model" else "right")
-    for result in report["results"]:
-        table.add_row(
+    rows = (
+        [
             result["model"] + (" *" if result["model"] == report["best"] else ""),
             f"{result['mean']:.4f} ± {result['std']:.4f}",
             f"{result['fit_seconds']:.2f}",
             f"{result['latency_ms_single_row']:.2f}",
             f"{result['size_kb']:.1f}",
-        )
+        ]
+        for result in report["results"]
+    )
+    table = make_table(
+        f"{report['folds']}-fold bake-off on {report['rows']} rows ({metric})",
+        ("model", metric, "fit s", "latency ms (1 row)", "size KB"),
+        rows,
+    )
     emit(report, as_json, table)
 
 
-@app.command()
+@app.command(
+    help=f"Train the configured model (model.name={'|'.join(MODELS)}); prints where the run went."
+)
 def train(
     overrides: Overrides = None,
     config: ConfigOption = DEFAULT_CONFIG,
@@ -171,7 +194,6 @@ def train(
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Train the configured model (model.name=linear|gbm|mlp); prints where the run went."""
     from .train import train as run_training
 
     with user_errors():
@@ -200,18 +222,22 @@ def evaluate(
     with user_errors():
         report = run_evaluation(run_folder(config, run, overrides), overrides)
     confidence = f"{report['confidence']:.0%}"
-    table = Table(title=f"{report['model']} on {report['rows']} test rows ({confidence} CI)")
-    for column in ("metric", "model", "interval", "dummy baseline", "difference"):
-        table.add_column(column, justify="left" if column == "metric" else "right")
-    for name, values in report["metrics"].items():
-        table.add_row(
+    rows = (
+        [
             name,
             f"{values['value']:.4f}",
             f"[{values['low']:.4f}, {values['high']:.4f}]",
             f"{values['baseline']:.4f}",
             f"{values['delta']:+.4f} [{values['delta_low']:+.4f}, {values['delta_high']:+.4f}]",
-        )
-    table.caption = f"metrics.json and plots in {report['run']}"
+        ]
+        for name, values in report["metrics"].items()
+    )
+    table = make_table(
+        f"{report['model']} on {report['rows']} test rows ({confidence} CI)",
+        ("metric", "model", "interval", "dummy baseline", "difference"),
+        rows,
+        caption=f"metrics.json and plots in {report['run']}",
+    )
     emit(report, as_json, table)
 
 

@@ -13,13 +13,12 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from .catalogue import MODELS, TASKS, task_metrics
 from .errors import ConfigError
 
-TaskType = Literal["classification", "regression"]
-METRICS: dict[str, tuple[str, ...]] = {
-    "classification": ("roc_auc", "pr_auc", "accuracy", "f1", "log_loss"),
-    "regression": ("rmse", "mae", "r2"),
-}
+# pydantic takes a tuple of names as a Literal's values, so the catalogue's names are the types.
+TaskType = Literal[TASKS]
+ModelName = Literal[tuple(MODELS)]
 
 
 class StrictModel(BaseModel):
@@ -55,7 +54,7 @@ class MlpConfig(StrictModel):
 
 
 class ModelConfig(StrictModel):
-    name: Literal["linear", "gbm", "mlp"] = "mlp"
+    name: ModelName = "mlp"
     linear: LinearConfig = Field(default_factory=LinearConfig)
     gbm: GbmConfig = Field(default_factory=GbmConfig)
     mlp: MlpConfig = Field(default_factory=MlpConfig)
@@ -97,7 +96,7 @@ class EvaluateConfig(StrictModel):
 
 class BakeoffConfig(StrictModel):
     folds: int = Field(5, ge=2)
-    models: list[Literal["linear", "gbm", "mlp"]] = Field(["linear", "gbm", "mlp"], min_length=1)
+    models: list[ModelName] = Field(list(MODELS), min_length=1)
     mlp_epochs: int = Field(30, ge=1, description="epochs per fold for the MLP")
 
 
@@ -123,7 +122,7 @@ class Config(StrictModel):
 
     @model_validator(mode="after")
     def _metric_fits_task(self) -> Config:
-        allowed = METRICS[self.task]
+        allowed = task_metrics(self.task)
         if self.primary_metric not in allowed:
             raise ValueError(
                 f"primary_metric '{self.primary_metric}' does not fit task '{self.task}'"

@@ -18,18 +18,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
+from .catalogue import SAMPLE_PREFIX, SAMPLES
 from .errors import ColumnError, DataFileError, DataFormatError, SplitError, TargetError
 
 if TYPE_CHECKING:
     from .config import Config, DataConfig
 
-# name -> (task type, scikit-learn loader name)
-SAMPLES: dict[str, tuple[str, str]] = {
-    "breast_cancer": ("classification", "load_breast_cancer"),
-    "wine": ("classification", "load_wine"),
-    "diabetes": ("regression", "load_diabetes"),
-}
-SAMPLE_PREFIX = "sample:"
 TARGET = "target"  # the label column of every bundled sample
 MISSING = "(missing)"  # the category that missing text values become
 

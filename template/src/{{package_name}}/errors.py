@@ -10,62 +10,47 @@ class ProjectError(Exception):
 
     exit_code = 1
 
+    def __init_subclass__(cls, exit_code: int, **kwargs: object) -> None:
+        """Each kind of error declares its exit code: `class XError(ProjectError, exit_code=N)`."""
+        super().__init_subclass__(**kwargs)
+        cls.exit_code = exit_code
 
-class ConfigError(ProjectError):
+
+class ConfigError(ProjectError, exit_code=3):
     """A config file or override that is unreadable, unknown or ill-typed."""
 
-    exit_code = 3
 
-
-class DataFileError(ProjectError):
+class DataFileError(ProjectError, exit_code=4):
     """A data file that is missing or cannot be opened."""
 
-    exit_code = 4
 
-
-class DataFormatError(ProjectError):
+class DataFormatError(ProjectError, exit_code=5):
     """A data file that opens but is not valid CSV / Parquet."""
 
-    exit_code = 5
 
-
-class TargetError(ProjectError):
+class TargetError(ProjectError, exit_code=6):
     """A target column that is missing, all empty, or has a single class."""
 
-    exit_code = 6
 
-
-class SplitError(ProjectError):
+class SplitError(ProjectError, exit_code=7):
     """Too few rows (or rows per class / group / time) for the requested splits."""
 
-    exit_code = 7
 
-
-class CheckpointError(ProjectError):
+class CheckpointError(ProjectError, exit_code=8):
     """A run or checkpoint that is missing, corrupt, or was made with another config."""
 
-    exit_code = 8
 
-
-class TrainingError(ProjectError):
+class TrainingError(ProjectError, exit_code=9):
     """Training diverged (a NaN or infinite loss); the last good checkpoint is kept."""
 
-    exit_code = 9
 
-
-class SchemaError(ProjectError):
+class SchemaError(ProjectError, exit_code=10):
     """Data to predict on lacks columns the model was trained with."""
 
-    exit_code = 10
 
-
-class TrackingError(ProjectError):
+class TrackingError(ProjectError, exit_code=11):
     """The configured tracking backend is not installed or cannot be reached."""
 
-    exit_code = 11
 
-
-class ColumnError(ProjectError):
+class ColumnError(ProjectError, exit_code=12):
     """A column the model cannot take: text in a numeric feature, or a nested / binary type."""
-
-    exit_code = 12

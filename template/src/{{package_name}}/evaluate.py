@@ -10,10 +10,11 @@ from typing import Any
 
 import numpy as np
 
+from .catalogue import higher_is_better, task_metrics
 from .data import load_dataset
 from .errors import CheckpointError
-from .metrics import HIGHER_IS_BETTER, TASK_METRICS, bootstrap
-from .predict import load_run
+from .metrics import bootstrap
+from .runs import PLOTS, REPORT, load_run
 from .tracking import open_tracker
 
 
@@ -101,7 +102,7 @@ def evaluate(run: Path, overrides: Sequence[str] = ()) -> dict[str, Any]:
     baseline = dummy_predictions(
         config.task, y_train, len(y_test), None if classes is None else len(classes)
     )
-    names = TASK_METRICS[config.task]
+    names = task_metrics(config.task)
     n = config.evaluate.bootstrap
     metrics = bootstrap(names, y_test, pred, n, config.evaluate.confidence, config.seed, baseline)
     primary = metrics[config.primary_metric]
@@ -114,24 +115,22 @@ def evaluate(run: Path, overrides: Sequence[str] = ()) -> dict[str, Any]:
         "primary": primary,
         "beats_baseline": bool(
             (primary["delta_low"] > 0)
-            if HIGHER_IS_BETTER[config.primary_metric]
+            if higher_is_better(config.primary_metric)
             else (primary["delta_high"] < 0)
         ),
         "confidence": config.evaluate.confidence,
         "bootstrap": n,
         "metrics": metrics,
     }
-    plots = plot(
-        config.task, y_test, pred, None if classes is None else list(classes), run / "plots"
-    )
+    plots = plot(config.task, y_test, pred, None if classes is None else list(classes), run / PLOTS)
     report["plots"] = [str(path) for path in plots]
-    (run / "metrics.json").write_text(json.dumps(report, indent=2))
+    (run / REPORT).write_text(json.dumps(report, indent=2))
     tracker = open_tracker(config, run.name, run, summary.get("tracking_run_id"))
     tracker.log_metrics(
         {f"test_{name}": values["value"] for name, values in metrics.items()},
         step=summary.get("epochs_run", 0),
     )
-    for path in [run / "metrics.json", *plots]:
+    for path in [run / REPORT, *plots]:
         tracker.log_artifact(path)
     tracker.finish()
     return report

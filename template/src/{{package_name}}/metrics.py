@@ -11,20 +11,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-HIGHER_IS_BETTER = {
-    "roc_auc": True,
-    "pr_auc": True,
-    "accuracy": True,
-    "f1": True,
-    "log_loss": False,
-    "rmse": False,
-    "mae": False,
-    "r2": True,
-}
-TASK_METRICS = {
-    "classification": ("roc_auc", "pr_auc", "accuracy", "f1", "log_loss"),
-    "regression": ("rmse", "mae", "r2"),
-}
+from .catalogue import higher_is_better
 
 
 def _average_ranks(values: np.ndarray) -> np.ndarray:
@@ -129,7 +116,7 @@ def is_better(name: str, new: float, old: float, min_delta: float = 0.0) -> bool
         return False
     if np.isnan(old):
         return True
-    return new > old + min_delta if HIGHER_IS_BETTER[name] else new < old - min_delta
+    return new > old + min_delta if higher_is_better(name) else new < old - min_delta
 
 
 # Row indices drawn at once by the bootstrap: 4M int64 (32 MB), whatever the resamples.

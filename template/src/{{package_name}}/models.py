@@ -14,7 +14,7 @@ import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -26,9 +26,7 @@ from .data import Schema
 if TYPE_CHECKING:
     from sklearn.compose import ColumnTransformer
 
-    from .config import Config
-
-ModelName = Literal["linear", "gbm", "mlp"]
+    from .config import Config, ModelName
 
 
 def make_preprocessor(name: ModelName, schema: Schema) -> ColumnTransformer:

@@ -1,12 +1,7 @@
-"""Using a trained run: load it, predict on a CSV / Parquet file, export the MLP.
-
-A run folder holds config.yaml, run.json, predictor.joblib (preprocessing and, for the
-scikit-learn models, the estimator) and, for the MLP, best.pt / last.pt.
-"""
+"""Using a trained run (runs.py loads it): predict on a CSV / Parquet file, export the MLP."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,65 +10,11 @@ import numpy as np
 import polars as pl
 import torch
 
-from .config import Config, load_run_config
-from .data import SAMPLE_PREFIX, features, load_frame, read_batches
+from .catalogue import SAMPLE_PREFIX
+from .data import features, load_frame, read_batches
 from .errors import CheckpointError, SchemaError
-from .models import MLP, Predictor
-from .train import load_checkpoint
-
-
-def resolve_run(output_dir: Path, run: Path | None) -> Path:
-    """The given run folder, or the latest one trained under output_dir."""
-    if run is None:
-        pointer = output_dir / "latest_run"
-        if not pointer.is_file():
-            raise CheckpointError(
-                f"no trained run under {output_dir}; run `train` first or pass --run"
-            )
-        run = Path(pointer.read_text().strip())
-    if not (run / "config.yaml").is_file():
-        raise CheckpointError(f"{run} is not a run folder (it has no config.yaml)")
-    return run
-
-
-def load_run(run: Path, overrides: Sequence[str] = ()) -> tuple[Config, Predictor, dict[str, Any]]:
-    """The run's own config (with overrides a trained run allows), its predictor (best weights
-    for the MLP) and its summary."""
-    config = load_run_config(run / "config.yaml", overrides)
-    summary_path, predictor_path = run / "run.json", run / "predictor.joblib"
-    if not summary_path.is_file() or not predictor_path.is_file():
-        raise CheckpointError(f"run {run} did not finish training (no run.json / predictor.joblib)")
-    import joblib
-
-    try:
-        predictor: Predictor = joblib.load(predictor_path)
-        summary = json.loads(summary_path.read_text())
-    except Exception as exc:  # unpickling raises many types for a damaged file
-        raise CheckpointError(f"run {run} is damaged: {type(exc).__name__}: {exc}") from None
-    if predictor.name != config.model.name or predictor.task != config.task:
-        raise CheckpointError(
-            f"run {run}: predictor.joblib holds a {predictor.task} {predictor.name} model but"
-            f" config.yaml asks for a {config.task} {config.model.name} model"
-        )
-    if predictor.name == "mlp":
-        state = load_checkpoint(run / "best.pt")
-        expected = {"hidden": list(config.model.mlp.hidden), "dropout": config.model.mlp.dropout}
-        trained = {key: state.get("model_args", {}).get(key) for key in expected}
-        if trained != expected:
-            raise CheckpointError(
-                f"checkpoint {run / 'best.pt'} was trained with model.mlp {trained}, but"
-                f" {run / 'config.yaml'} asks for {expected}"
-            )
-        try:
-            module = MLP(**state["model_args"])
-            module.load_state_dict(state["model"])
-        except (KeyError, RuntimeError, TypeError) as exc:
-            reason = str(exc).splitlines()[0]
-            raise CheckpointError(
-                f"checkpoint {run / 'best.pt'} does not fit the model: {reason}"
-            ) from None
-        predictor.module = module.eval()
-    return config, predictor, summary
+from .models import Predictor
+from .runs import EXPORTED, atomic_write, load_run
 
 
 def source_batches(source: str, rows: int) -> Iterator[pl.DataFrame]:
@@ -122,20 +63,14 @@ def predict_file(
     config, predictor, _ = load_run(run, overrides)
     batch_size = config.evaluate.batch_size
     output.parent.mkdir(parents=True, exist_ok=True)
-    partial = output.with_name(output.name + ".partial")
     rows = 0
-    try:
-        with partial.open("wb") as sink:
-            for batch in source_batches(str(source), batch_size * batches_per_read):
-                if rows == 0:  # every batch of a file has the same columns
-                    check_columns(predictor, batch, source)
-                pred = predictor.predict(features(batch, predictor.schema), batch_size)
-                prediction_frame(predictor, pred).write_csv(sink, include_header=rows == 0)
-                rows += batch.height
-    except BaseException:
-        partial.unlink(missing_ok=True)  # a failed run leaves no half-written file behind
-        raise
-    partial.replace(output)
+    with atomic_write(output) as partial, partial.open("wb") as sink:
+        for batch in source_batches(str(source), batch_size * batches_per_read):
+            if rows == 0:  # every batch of a file has the same columns
+                check_columns(predictor, batch, source)
+            pred = predictor.predict(features(batch, predictor.schema), batch_size)
+            prediction_frame(predictor, pred).write_csv(sink, include_header=rows == 0)
+            rows += batch.height
     return {"run": str(run), "rows": rows, "output": str(output)}
 
 
@@ -154,10 +89,9 @@ def export_mlp(
     example = torch.zeros(8, width)
     with torch.no_grad():
         program = export(module, (example,), dynamic_shapes=({0: Dim("batch")},))
-    output = output or run / "model.pt2"
-    partial = output.with_name(f"{output.stem}.partial{output.suffix}")  # torch wants .pt2
-    torch.export.save(program, partial)
-    partial.replace(output)
+    output = output or run / EXPORTED
+    with atomic_write(output) as partial:
+        torch.export.save(program, partial)
     reloaded = torch.export.load(output).module()
     probe = torch.randn(257, width, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():

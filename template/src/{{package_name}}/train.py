@@ -13,7 +13,8 @@ import json
 import math
 import os
 import time
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ import numpy as np
 import torch
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .config import Config, dump_config, key_within
+from .config import Config, TrainConfig, dump_config
 from .data import Dataset, load_dataset
 from .errors import CheckpointError, ConfigError, TrainingError
 from .losses import make_loss
@@ -37,21 +38,20 @@ from .models import (
     mlp_lr,
     mlp_outputs,
 )
-from .tracking import Tracker, flatten, git_commit, open_tracker
-
-# Config keys that may change when a run is resumed; any other difference is refused
-# (and train.epochs only under the constant schedule: see resume_state).
-RESUMABLE_CHANGES = (
-    "output_dir",
-    "tracking",
-    "evaluate",
-    "bakeoff",
-    "train.epochs",
-    "train.patience",
-    "train.device",
-    "train.threads",
-    "train.log_every",
+from .runs import (
+    BEST,
+    CONFIG,
+    LAST,
+    PREDICTOR,
+    SUMMARY,
+    check_same_data,
+    load_checkpoint,
+    mark_latest,
+    new_run_dir,
+    resume_state,
+    save_checkpoint,
 )
+from .tracking import Tracker, flatten, git_commit, open_tracker
 
 
 @dataclass
@@ -73,7 +73,18 @@ class Fit:
     history: list[dict[str, float]] = field(default_factory=list)
     best_epoch: int = 0
     best_score: float = float("nan")
+    bad_epochs: int = 0  # since the best one: early stopping's count
     stopped_early: bool = False
+
+    def update(self, epoch: int, value: float, metric: str, min_delta: float) -> bool:
+        """Count an epoch's validation score for early stopping; True if it is the best yet."""
+        # A tie keeps the later epoch: on a small validation split a step metric such as
+        # accuracy plateaus early, and the later weights have trained for longer.
+        if value == self.best_score or is_better(metric, value, self.best_score, min_delta):
+            self.best_epoch, self.best_score, self.bad_epochs = epoch, value, 0
+            return True
+        self.bad_epochs += 1
+        return False
 
 
 def pick_device(setting: str) -> torch.device:
@@ -106,34 +117,6 @@ def seed_everything(seed: int, deterministic: bool, device: torch.device) -> Non
         torch.use_deterministic_algorithms(True, warn_only=True)
 
 
-def config_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    """Dotted keys whose values differ, ignoring those a resumed run may change."""
-    flat_old, flat_new = flatten(old), flatten(new)
-    return sorted(
-        key
-        for key in flat_old.keys() | flat_new.keys()
-        if flat_old.get(key) != flat_new.get(key) and not key_within(key, RESUMABLE_CHANGES)
-    )
-
-
-def atomic_save(state: dict[str, Any], path: Path) -> None:
-    """Write then rename: a crash mid-write never leaves a half-written checkpoint."""
-    partial = path.with_name(path.name + ".partial")
-    torch.save(state, partial)
-    os.replace(partial, path)
-
-
-def load_checkpoint(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for a damaged file
-        raise CheckpointError(
-            f"checkpoint {path} is corrupt or unreadable: {type(exc).__name__}"
-        ) from None
-
-
 def lr_factor(step: int, warmup: int, total: int, schedule: str) -> float:
     """Linear warm-up, then constant or cosine decay to 5% of the peak."""
     if step < warmup:
@@ -161,6 +144,15 @@ def prepare(config: Config, dataset: Dataset) -> tuple[Any, Arrays]:
     return preprocessor, arrays
 
 
+def make_predictor(
+    name: str, config: Config, dataset: Dataset, preprocessor: Any, **fitted: Any
+) -> Predictor:
+    """A fitted model (estimator=, or module= and target_scale=) with its preprocessing."""
+    return Predictor(
+        name, config.task, dataset.schema, preprocessor, dataset.labels.classes, **fitted
+    )
+
+
 def fit_sklearn(config: Config, dataset: Dataset, preprocessor: Any, arrays: Arrays) -> Fit:
     class_weight = "balanced" if config.loss.class_weights == "balanced" else None
     estimator = make_estimator(config, class_weight)
@@ -171,21 +163,17 @@ def fit_sklearn(config: Config, dataset: Dataset, preprocessor: Any, arrays: Arr
         estimator.set_params(categorical_features=mask if mask.any() else None)
         extra = {"X_val": arrays.x_val, "y_val": arrays.y_val}
     estimator.fit(arrays.x_train, arrays.y_train, **extra)
-    predictor = Predictor(
-        config.model.name,
-        config.task,
-        dataset.schema,
-        preprocessor,
-        dataset.labels.classes,
-        estimator=estimator,
+    predictor = make_predictor(
+        config.model.name, config, dataset, preprocessor, estimator=estimator
     )
     value = score(config.primary_metric, arrays.y_val, predictor.estimator_outputs(arrays.x_val))
     return Fit(predictor, [{"epoch": 1, f"val_{config.primary_metric}": value}], 1, value)
 
 
 @dataclass
-class Stateful:
-    """Everything a checkpoint must capture so that a resumed run continues exactly."""
+class TrainingState:
+    """The model, optimizer, schedule, loss scaler and batch order: what a checkpoint must
+    capture so that a resumed run continues exactly."""
 
     model: MLP
     optimizer: torch.optim.Optimizer
@@ -248,6 +236,213 @@ def make_optimizer(
     return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
 
 
+def make_schedule(
+    optimizer: torch.optim.Optimizer, cfg: TrainConfig, updates_per_epoch: int, epochs: int
+) -> torch.optim.lr_scheduler.LambdaLR:
+    """Warm-up over train.warmup_epochs, then train.schedule, counted in optimizer updates."""
+    total = epochs * updates_per_epoch
+    warmup = round(cfg.warmup_epochs * updates_per_epoch)
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: lr_factor(step, warmup, total, cfg.schedule)
+    )
+
+
+def mixed_precision(
+    enabled: bool, device: torch.device
+) -> tuple[Callable[[], AbstractContextManager], torch.amp.GradScaler | None]:
+    """The autocast context of each forward pass, and the loss scaler if the dtype needs one.
+
+    bfloat16 where the GPU has it, else float16; off the GPU, or with amp off, float32.
+    """
+    amp_dtype = None
+    if enabled and device.type == "cuda":
+        amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    # Loss scaling only for float16; bfloat16 and float32 need none (and skip its per-step cost).
+    scaler = torch.amp.GradScaler(device.type) if amp_dtype == torch.float16 else None
+    autocast = (lambda: torch.autocast(device.type, dtype=amp_dtype)) if amp_dtype else nullcontext
+    return autocast, scaler
+
+
+@dataclass
+class Loop:
+    """What the epoch loop works on: the tensors on the device, the batch plan, the loss, and
+    the training state."""
+
+    x: torch.Tensor
+    y: torch.Tensor  # class indices, or standardised values
+    x_val: torch.Tensor  # on the CPU: mlp_outputs moves it a batch at a time
+    target_scale: tuple[float, float]  # the regression target's mean and std
+    model_args: dict[str, Any]
+    loss_fn: torch.nn.Module
+    batch: int
+    batches: int  # per epoch
+    accumulate: int
+    epochs: int
+    autocast: Callable[[], AbstractContextManager]
+    state: TrainingState
+
+
+def build_loop(config: Config, arrays: Arrays) -> Loop:
+    """Seed, move the data to the device, and make the MLP, its loss, optimizer and schedule."""
+    cfg = config.train
+    device = pick_device(cfg.device)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    seed_everything(config.seed, cfg.deterministic, device)
+    classify = config.task == "classification"
+    mean, std = (0.0, 1.0)
+    if not classify:
+        mean, std = float(arrays.y_train.mean()), float(arrays.y_train.std() or 1.0)
+    x = torch.from_numpy(arrays.x_train).to(device)
+    y = torch.from_numpy(arrays.y_train).to(device)
+    y = y.long() if classify else ((y - mean) / std).float().unsqueeze(1)
+    args = mlp_args(config, x.shape[1], arrays.n_classes)
+    model = MLP(**args).to(device)
+    loss_fn = make_loss(config.loss, config.task, arrays.y_train, arrays.n_classes).to(device)
+    accumulate = cfg.grad_accum_steps
+    batch, epochs = mlp_budget(len(x), cfg.batch_size, accumulate, cfg.epochs, cfg.min_steps)
+    optimizer = make_optimizer(
+        model, mlp_lr(cfg.lr, batch, cfg.batch_size), cfg.weight_decay, device
+    )
+    batches = math.ceil(len(x) / batch)
+    scheduler = make_schedule(optimizer, cfg, math.ceil(batches / accumulate), epochs)
+    autocast, scaler = mixed_precision(cfg.amp, device)
+    shuffle = torch.Generator().manual_seed(config.seed)
+    return Loop(
+        x=x,
+        y=y,
+        x_val=torch.from_numpy(arrays.x_val),
+        target_scale=(mean, std),
+        model_args=args,
+        loss_fn=loss_fn,
+        batch=batch,
+        batches=batches,
+        accumulate=accumulate,
+        epochs=epochs,
+        autocast=autocast,
+        state=TrainingState(model, optimizer, scheduler, scaler, shuffle, device),
+    )
+
+
+def restore(state: TrainingState, fit: Fit, checkpoint: dict[str, Any] | None) -> int:
+    """Continue from a checkpoint (the state, the history, early stopping's count), if any;
+    the epoch to start after."""
+    if checkpoint is None:
+        return 0
+    state.load_state_dict(checkpoint)
+    fit.history, fit.best_epoch = checkpoint["history"], checkpoint["best_epoch"]
+    fit.best_score, fit.bad_epochs = checkpoint["best_score"], checkpoint["bad_epochs"]
+    return checkpoint["epoch"]
+
+
+def train_epoch(loop: Loop, grad_clip: float | None) -> torch.Tensor:
+    """One pass over the training rows in a new shuffled order; each step's loss, left on the
+    device (reading it back would make every step wait for the device)."""
+    x, y, batch, batches, accumulate = loop.x, loop.y, loop.batch, loop.batches, loop.accumulate
+    state, n = loop.state, len(x)
+    state.model.train()
+    order = torch.randperm(n, generator=state.shuffle).to(state.device)
+    step_losses = torch.zeros(batches, device=state.device)
+    for step in range(batches):
+        rows = order[step * batch : (step + 1) * batch]
+        with loop.autocast():
+            loss = loop.loss_fn(state.model(x[rows]), y[rows])
+        step_losses[step] = loss.detach()
+        # Weigh each micro-batch by its share of the update's rows, so an update is the mean
+        # over its rows however it was split (the last group may be short, and its last
+        # micro-batch shorter still).
+        if accumulate > 1:
+            first = step // accumulate * accumulate * batch
+            in_update = min(n, first + accumulate * batch) - first
+            loss = loss * (len(rows) / in_update)
+        (loss if state.scaler is None else state.scaler.scale(loss)).backward()
+        if (step + 1) % accumulate == 0 or step + 1 == batches:
+            state.step(grad_clip)
+    return step_losses
+
+
+def read_losses(step_losses: torch.Tensor, log_every: int) -> tuple[float, list[float]]:
+    """The epoch's one host sync: the mean training loss, and the mean of each log interval."""
+    intervals = [chunk.mean() for chunk in step_losses.split(log_every)]
+    interval_losses = torch.stack(intervals).float().cpu().tolist()
+    return float(np.mean(step_losses.float().cpu().numpy())), interval_losses
+
+
+def diverged(train_loss: float, epoch: int, lr: float) -> TrainingError:
+    """The error that stops a run whose loss is no longer a finite number."""
+    return TrainingError(
+        f"training loss became {train_loss} in epoch {epoch}; stopped. Lower train.lr (now"
+        f" {lr}) or set train.grad_clip; the last good checkpoint is kept"
+    )
+
+
+def validate(loop: Loop, config: Config, y_val: np.ndarray) -> float:
+    """The primary metric of the current weights on the validation rows."""
+    pred = mlp_outputs(
+        loop.state.model, loop.x_val, config.task, loop.target_scale, config.evaluate.batch_size
+    )
+    return score(config.primary_metric, y_val, pred)
+
+
+def save_checkpoints(
+    run_dir: Path, loop: Loop, fit: Fit, improved: bool, config: Config, fingerprint: str
+) -> None:
+    """last.pt every epoch (all a resume needs), best.pt when the epoch improved."""
+    epoch = fit.history[-1]["epoch"]
+    described = {
+        "model_args": loop.model_args,
+        "target_scale": list(loop.target_scale),
+        "epoch": epoch,
+    }
+    if improved:
+        weights = {"model": loop.state.model.state_dict(), "best_score": fit.best_score}
+        save_checkpoint({**described, **weights}, run_dir / BEST)
+    progress = {
+        "bad_epochs": fit.bad_epochs,
+        "best_epoch": fit.best_epoch,
+        "best_score": fit.best_score,
+        "history": fit.history,
+        "config": json.loads(config.model_dump_json()),
+        "data_fingerprint": fingerprint,
+    }
+    save_checkpoint({**loop.state.state_dict(), **described, **progress}, run_dir / LAST)
+
+
+def log_epoch(
+    tracker: Tracker, record: dict[str, Any], losses: list[float], first_step: int, log_every: int
+) -> None:
+    """The epoch's interval losses at their steps, then its record at its epoch."""
+    steps = [first_step + i * log_every for i in range(len(losses))]
+    tracker.log_series("train_loss_interval", losses, steps)
+    tracker.log_metrics({k: v for k, v in record.items() if k != "epoch"}, step=record["epoch"])
+
+
+@contextmanager
+def epoch_bar(show: bool, epochs: int, start: int) -> Iterator[Callable[[int, str], None]]:
+    """A progress bar over the epochs (silent unless shown); yields its update function."""
+    progress = Progress(
+        TextColumn("[bold]epoch {task.completed}/{task.total}"),
+        BarColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        disable=not show,
+        transient=False,
+    )
+    with progress:
+        bar = progress.add_task("", total=epochs, completed=start)
+        yield lambda epoch, text: progress.update(bar, completed=epoch, description=text)
+
+
+def keep_best(
+    model: MLP, best_weights: dict[str, torch.Tensor] | None, run_dir: Path | None
+) -> None:
+    """Leave the model at its best epoch's weights, with or without files."""
+    if best_weights is not None:
+        model.load_state_dict(best_weights)
+    elif run_dir is not None and (run_dir / BEST).exists():  # resumed past its best epoch
+        model.load_state_dict(load_checkpoint(run_dir / BEST)["model"])
+
+
 def fit_mlp(
     config: Config,
     dataset: Dataset,
@@ -260,158 +455,35 @@ def fit_mlp(
     show_progress: bool = False,
 ) -> Fit:
     """The training loop. With run_dir, checkpoints last.pt every epoch and best.pt on a gain."""
-    cfg = config.train
-    tracker = tracker or Tracker()
-    device = pick_device(cfg.device)
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    seed_everything(config.seed, cfg.deterministic, device)
-    classify = config.task == "classification"
-
-    mean, std = (0.0, 1.0)
-    if not classify:
-        mean, std = float(arrays.y_train.mean()), float(arrays.y_train.std() or 1.0)
-    x = torch.from_numpy(arrays.x_train).to(device)
-    y = torch.from_numpy(arrays.y_train).to(device)
-    y = y.long() if classify else ((y - mean) / std).float().unsqueeze(1)
-    x_val = torch.from_numpy(arrays.x_val)
-
-    args = mlp_args(config, x.shape[1], arrays.n_classes)
-    model = MLP(**args).to(device)
-    loss_fn = make_loss(config.loss, config.task, arrays.y_train, arrays.n_classes).to(device)
-    n, accumulate = len(x), cfg.grad_accum_steps
-    batch, epochs = mlp_budget(n, cfg.batch_size, accumulate, cfg.epochs, cfg.min_steps)
-    lr = mlp_lr(cfg.lr, batch, cfg.batch_size)
-    optimizer = make_optimizer(model, lr, cfg.weight_decay, device)
-    batches = math.ceil(n / batch)
-    updates_per_epoch = math.ceil(batches / accumulate)
-    total = epochs * updates_per_epoch
-    warmup = round(cfg.warmup_epochs * updates_per_epoch)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: lr_factor(step, warmup, total, cfg.schedule)
-    )
-    amp_dtype = None
-    if cfg.amp and device.type == "cuda":
-        amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    # Loss scaling only for float16; bfloat16 and float32 need none (and skip its per-step cost).
-    scaler = torch.amp.GradScaler(device.type) if amp_dtype == torch.float16 else None
-    autocast = (lambda: torch.autocast(device.type, dtype=amp_dtype)) if amp_dtype else nullcontext
-    shuffle = torch.Generator().manual_seed(config.seed)
-
+    cfg, metric, tracker = config.train, config.primary_metric, tracker or Tracker()
+    loop = build_loop(config, arrays)
+    model, scale = loop.state.model, loop.target_scale
     fit = Fit(
-        Predictor(
-            "mlp",
-            config.task,
-            dataset.schema,
-            preprocessor,
-            dataset.labels.classes,
-            module=model,
-            target_scale=(mean, std),
-        )
+        make_predictor("mlp", config, dataset, preprocessor, module=model, target_scale=scale)
     )
-    parts = Stateful(model, optimizer, scheduler, scaler, shuffle, device)
+    start = restore(loop.state, fit, resume)
     best_weights: dict[str, torch.Tensor] | None = None
-    start_epoch, bad_epochs = 0, 0
-    if resume is not None:
-        parts.load_state_dict(resume)
-        start_epoch, bad_epochs = resume["epoch"], resume["bad_epochs"]
-        fit.history, fit.best_epoch, fit.best_score = (
-            resume["history"],
-            resume["best_epoch"],
-            resume["best_score"],
-        )
-
-    metric = config.primary_metric
-    progress = Progress(
-        TextColumn("[bold]epoch {task.completed}/{task.total}"),
-        BarColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        disable=not show_progress,
-        transient=False,
-    )
-    with progress:
-        bar = progress.add_task("", total=epochs, completed=start_epoch)
-        for epoch in range(start_epoch + 1, epochs + 1):
-            model.train()
-            order = torch.randperm(n, generator=shuffle).to(device)
-            step_losses = torch.zeros(batches, device=device)
-            for step in range(batches):
-                rows = order[step * batch : (step + 1) * batch]
-                with autocast():
-                    loss = loss_fn(model(x[rows]), y[rows])
-                step_losses[step] = loss.detach()
-                # Weigh each micro-batch by its share of the update's rows, so an update is the
-                # mean over its rows however it was split (the last group may be short, and its
-                # last micro-batch shorter still).
-                if accumulate > 1:
-                    first = step // accumulate * accumulate * batch
-                    in_update = min(n, first + accumulate * batch) - first
-                    loss = loss * (len(rows) / in_update)
-                (loss if scaler is None else scaler.scale(loss)).backward()
-                if (step + 1) % accumulate == 0 or step + 1 == batches:
-                    parts.step(cfg.grad_clip)
-            # The one host sync of the epoch: interval means of the training loss.
-            intervals = [chunk.mean() for chunk in step_losses.split(cfg.log_every)]
-            interval_losses = torch.stack(intervals).float().cpu().tolist()
-            train_loss = float(np.mean(step_losses.float().cpu().numpy()))
+    with epoch_bar(show_progress, loop.epochs, start) as show:
+        for epoch in range(start + 1, loop.epochs + 1):
+            step_losses = train_epoch(loop, cfg.grad_clip)
+            train_loss, interval_losses = read_losses(step_losses, cfg.log_every)
             if not math.isfinite(train_loss):
-                raise TrainingError(
-                    f"training loss became {train_loss} in epoch {epoch}; stopped. Lower"
-                    f" train.lr (now {cfg.lr}) or set train.grad_clip; the last good checkpoint"
-                    " is kept"
-                )
-            pred = mlp_outputs(model, x_val, config.task, (mean, std), config.evaluate.batch_size)
-            value = score(metric, arrays.y_val, pred)
-            # A tie keeps the later epoch: on a small validation split a step metric such as
-            # accuracy plateaus early, and the later weights have trained for longer.
-            tie = value == fit.best_score
-            improved = tie or is_better(metric, value, fit.best_score, cfg.min_delta)
+                raise diverged(train_loss, epoch, cfg.lr)
+            value = validate(loop, config, arrays.y_val)
+            improved = fit.update(epoch, value, metric, cfg.min_delta)
             if improved:
-                fit.best_epoch, fit.best_score, bad_epochs = epoch, value, 0
                 best_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            else:
-                bad_epochs += 1
-            record = {
-                "epoch": epoch,
-                "train_loss": train_loss,
-                f"val_{metric}": value,
-                "lr": scheduler.get_last_lr()[0],
-            }
+            lr = loop.state.scheduler.get_last_lr()[0]
+            record = {"epoch": epoch, "train_loss": train_loss, f"val_{metric}": value, "lr": lr}
             fit.history.append(record)
             if run_dir is not None:
-                described = {"model_args": args, "target_scale": [mean, std], "epoch": epoch}
-                if improved:
-                    weights = {"model": model.state_dict(), "best_score": fit.best_score}
-                    atomic_save({**described, **weights}, run_dir / "best.pt")
-                progress_state = {
-                    "bad_epochs": bad_epochs,
-                    "best_epoch": fit.best_epoch,
-                    "best_score": fit.best_score,
-                    "history": fit.history,
-                    "config": json.loads(config.model_dump_json()),
-                    "data_fingerprint": dataset.fingerprint,
-                }
-                atomic_save(
-                    {**parts.state_dict(), **described, **progress_state}, run_dir / "last.pt"
-                )
-            first_step = (epoch - 1) * batches
-            tracker.log_series(
-                "train_loss_interval",
-                interval_losses,
-                [first_step + i * cfg.log_every for i in range(len(interval_losses))],
-            )
-            tracker.log_metrics({k: v for k, v in record.items() if k != "epoch"}, step=epoch)
-            progress.update(
-                bar, completed=epoch, description=f"loss {train_loss:.4f}  val {metric} {value:.4f}"
-            )
-            if bad_epochs >= cfg.patience:
+                save_checkpoints(run_dir, loop, fit, improved, config, dataset.fingerprint)
+            log_epoch(tracker, record, interval_losses, (epoch - 1) * loop.batches, cfg.log_every)
+            show(epoch, f"loss {train_loss:.4f}  val {metric} {value:.4f}")
+            if fit.bad_epochs >= cfg.patience:
                 fit.stopped_early = True
                 break
-    if best_weights is not None:  # the model returned is the best one, with or without files
-        model.load_state_dict(best_weights)
-    elif run_dir is not None and (run_dir / "best.pt").exists():  # resumed past its best epoch
-        model.load_state_dict(load_checkpoint(run_dir / "best.pt")["model"])
+    keep_best(model, best_weights, run_dir)
     return fit
 
 
@@ -421,60 +493,6 @@ def fit_model(config: Config, dataset: Dataset, **loop: Any) -> Fit:
     if config.model.name == "mlp":
         return fit_mlp(config, dataset, preprocessor, arrays, **loop)
     return fit_sklearn(config, dataset, preprocessor, arrays)
-
-
-def new_run_dir(output_dir: Path, model: str) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    runs = output_dir / "runs"
-    for folder in (output_dir, runs):
-        if folder.exists() and not folder.is_dir():
-            raise ConfigError(f"output_dir {output_dir} cannot hold runs: {folder} is a file")
-    for attempt in range(100):
-        path = runs / (f"{stamp}-{model}" + ("" if attempt == 0 else f"-{attempt}"))
-        try:
-            path.mkdir(parents=True)
-            return path
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise ConfigError(
-                f"output_dir {output_dir}: cannot create {path}: {exc.strerror}"
-            ) from None
-    raise RuntimeError(f"could not create a new run folder under {runs}")
-
-
-def resume_state(config: Config, run_dir: Path) -> dict[str, Any]:
-    """The last checkpoint of a run, refused if the run was made with a different config.
-
-    With the cosine schedule, train.epochs fixes how the learning rate decays: another value
-    would bend the curve mid-run, so it is refused (the constant schedule takes any value).
-    """
-    state = load_checkpoint(run_dir / "last.pt")
-    differences = config_differences(state["config"], json.loads(config.model_dump_json()))
-    if differences:
-        shown = ", ".join(differences[:8]) + (", …" if len(differences) > 8 else "")
-        raise CheckpointError(
-            f"checkpoint {run_dir / 'last.pt'} was made with another config ({shown} differ);"
-            " resume with the run's own config.yaml"
-        )
-    planned = state["config"]["train"]["epochs"]
-    if config.train.schedule == "cosine" and config.train.epochs != planned:
-        raise CheckpointError(
-            f"train.epochs cannot change on resume under the cosine schedule (run {run_dir}"
-            f" decays its learning rate over {planned} epochs, not {config.train.epochs});"
-            f" resume with train.epochs={planned}, or train a new run"
-        )
-    return state
-
-
-def check_same_data(state: dict[str, Any], dataset: Dataset, run_dir: Path) -> None:
-    """A resumed run continues on the rows it started on, or not at all."""
-    if state.get("data_fingerprint") != dataset.fingerprint:
-        raise CheckpointError(
-            f"the data changed since run {run_dir} was checkpointed (fingerprint"
-            f" {dataset.fingerprint}, checkpoint {state.get('data_fingerprint')}); resuming"
-            " would mix two datasets in one model: train a new run"
-        )
 
 
 def train(config: Config, resume: Path | None = None, show_progress: bool = False) -> dict:
@@ -489,7 +507,7 @@ def train(config: Config, resume: Path | None = None, show_progress: bool = Fals
     if state is not None:
         check_same_data(state, dataset, resume)
     run_dir = resume if resume is not None else new_run_dir(config.output_dir, config.model.name)
-    (run_dir / "config.yaml").write_text(dump_config(config))
+    (run_dir / CONFIG).write_text(dump_config(config))
     tracker = open_tracker(config, run_dir.name, run_dir)
     status = "FAILED"
     try:
@@ -510,7 +528,7 @@ def train(config: Config, resume: Path | None = None, show_progress: bool = Fals
             resume=state,
             show_progress=show_progress,
         )
-        fit.predictor.save(run_dir / "predictor.joblib")
+        fit.predictor.save(run_dir / PREDICTOR)
         summary = {
             "run_dir": str(run_dir),
             "model": config.model.name,
@@ -526,8 +544,8 @@ def train(config: Config, resume: Path | None = None, show_progress: bool = Fals
             "tracking": tracker.location,
             "tracking_run_id": tracker.run_id,
         }
-        (run_dir / "run.json").write_text(json.dumps(summary, indent=2, default=str))
-        for artifact in ("config.yaml", "run.json"):
+        (run_dir / SUMMARY).write_text(json.dumps(summary, indent=2, default=str))
+        for artifact in (CONFIG, SUMMARY):
             tracker.log_artifact(run_dir / artifact)
         status = "FINISHED"
         return summary
@@ -536,6 +554,4 @@ def train(config: Config, resume: Path | None = None, show_progress: bool = Fals
         raise
     finally:
         tracker.finish(status)
-        latest = config.output_dir / "latest_run"
-        if (run_dir / "last.pt").exists() or (run_dir / "predictor.joblib").exists():
-            latest.write_text(str(run_dir))
+        mark_latest(config.output_dir, run_dir)
