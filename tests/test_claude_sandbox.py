@@ -17,6 +17,7 @@ from ml_phases.backends.claude.limits import Budget, Limits
 from ml_phases.backends.claude.pricing import PRICES, UnknownModel, Usage, price
 from ml_phases.backends.claude.sandbox import Refused, Sandbox, clip, redact
 from ml_phases.backends.claude.tools import Toolbox, definitions
+from ml_phases.phases import MODEL_ARCHITECTURE, PROBLEM_ANALYSIS, Phase
 from ml_phases.project import Project
 
 KEY = "sk-ant-api03-sandbox-0123456789"
@@ -249,32 +250,38 @@ def _raw(**fields: object) -> dict:
 
 
 @pytest.mark.parametrize(
-    ("raw", "phase", "problem"),
+    ("raw", "spec", "problem"),
     [
-        (_raw(chosen="gbm"), 1, "not among the options"),
-        (_raw(drivers=[]), 1, "drivers"),
-        (_raw(title=None), 1, "title"),
-        (_raw(extra=1), 1, "extra"),
-        (_raw(options=[{"name": "a"}, {"name": "a"}], chosen="a"), 1, "same name"),
-        (_raw(options=[{"name": "lasso"}], chosen="lasso"), 4, "baseline, sota, pragmatic"),
-        ("not an object", 1, "report"),
+        (_raw(chosen="gbm"), PROBLEM_ANALYSIS, "not among the options"),
+        (_raw(drivers=[]), PROBLEM_ANALYSIS, "drivers"),
+        (_raw(title=None), PROBLEM_ANALYSIS, "title"),
+        (_raw(extra=1), PROBLEM_ANALYSIS, "extra"),
+        (_raw(options=[{"name": "a"}, {"name": "a"}], chosen="a"), PROBLEM_ANALYSIS, "same name"),
+        (
+            _raw(options=[{"name": "lasso"}], chosen="lasso"),
+            MODEL_ARCHITECTURE,
+            "baseline, sota, pragmatic",
+        ),
+        ("not an object", PROBLEM_ANALYSIS, "report"),
     ],
 )
-def test_invalid_reports_name_each_problem(raw: object, phase: int, problem: str) -> None:
+def test_invalid_reports_name_each_problem(raw: object, spec: Phase, problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
-        report.validate(raw, phase)
+        report.validate(raw, spec)
 
 
 def test_a_rejected_candidate_cannot_be_chosen_again() -> None:
     with pytest.raises(ValueError, match="rejected baseline"):
-        report.validate(_raw(), 4, frozenset({"baseline"}))
-    assert report.validate(_raw(chosen="sota"), 4, frozenset({"baseline"})).chosen == "sota"
+        report.validate(_raw(), MODEL_ARCHITECTURE, frozenset({"baseline"}))
+    chosen = report.validate(_raw(chosen="sota"), MODEL_ARCHITECTURE, frozenset({"baseline"}))
+    assert chosen.chosen == "sota"
 
 
 def test_merge_takes_the_majority_choice_and_joins_the_rest() -> None:
-    a = report.validate(_raw(good=["simple"], findings=[_finding(90), _finding(50)]), 1)
-    b = report.validate(_raw(chosen="sota", good=["simple", "accurate"]), 1)
-    c = report.validate(_raw(chosen="sota", because="best score"), 1)
+    found = [_finding(90), _finding(50)]
+    a = report.validate(_raw(good=["simple"], findings=found), PROBLEM_ANALYSIS)
+    b = report.validate(_raw(chosen="sota", good=["simple", "accurate"]), PROBLEM_ANALYSIS)
+    c = report.validate(_raw(chosen="sota", because="best score"), PROBLEM_ANALYSIS)
     merged = report.merge([("agent a", a), ("agent b", b), ("agent c", c)])
     assert merged.chosen == "sota"
     assert merged.because == "agent b: fast agent c: best score"
@@ -283,7 +290,7 @@ def test_merge_takes_the_majority_choice_and_joins_the_rest() -> None:
     assert "**agent a**: measured" in merged.context
     assert "src/x.py:3 (90)" in merged.more
     assert "1 finding(s) below 80" in merged.more
-    assert merged.facts["findings"] == [_finding(90)]
+    assert merged.facts.findings == [_finding(90)]
     tie = report.merge([("a", a), ("b", b)])
     assert tie.chosen == "baseline"  # a tie goes to the earlier agent
 

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from ml_phases.phases import PHASES, READ_ONLY_ROLES, check_specs, phase
+from ml_phases.phases import (
+    DESIGN_APPROVAL,
+    PHASES,
+    READ_ONLY_ROLES,
+    check_specs,
+    gate,
+    phase,
+    redone_on_reject,
+)
 
 # (phase, agents per role) as the workflow prescribes them
 EXPECTED_AGENTS = {
@@ -86,3 +94,12 @@ def test_check_specs_finds_broken_specs(mutation: dict, problem: str) -> None:
 def test_unknown_phase_is_a_clear_error() -> None:
     with pytest.raises(KeyError, match="phases are numbered 1 to 12"):
         phase(13)
+
+
+def test_the_gate_and_what_a_rejection_redoes_come_from_the_specs() -> None:
+    assert gate() is DESIGN_APPROVAL
+    assert [spec.slug for spec in redone_on_reject()] == [
+        "model-architecture",
+        "infrastructure-design",
+    ]
+    assert phase(5).label == "Phase 5 of 12"

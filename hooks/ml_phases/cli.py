@@ -28,6 +28,7 @@ from .backends.base import BackendError
 from .backends.claude import DEFAULT_MODEL, Settings
 from .backends.claude.sandbox import redact
 from .capsule import CapsuleError
+from .phases import PHASES
 from .project import Project, ToolError
 
 ERRORS = (
@@ -63,7 +64,7 @@ def parser() -> argparse.ArgumentParser:
     commands = top.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the phases that are not done, up to the gate")
     run.add_argument("--from", dest="start", type=int, default=1, help="first phase")
-    run.add_argument("--to", dest="stop", type=int, default=12, help="last phase")
+    run.add_argument("--to", dest="stop", type=int, default=len(PHASES), help="last phase")
     run.add_argument("--redo", type=int, help="run this phase again even if it is done")
     run.add_argument("--capsule", help="read .phase0/capsules/SLUG/capsule.yaml")
     run.add_argument(
@@ -78,8 +79,9 @@ def parser() -> argparse.ArgumentParser:
     show.add_argument("--json", action="store_true", help="print JSON")
     approve = commands.add_parser("approve", help="approve the proposed design")
     approve.add_argument("--option", help="approve another candidate: baseline | sota | pragmatic")
-    reject = commands.add_parser("reject", help="reject the proposed design (redo phases 4-5)")
-    reject.add_argument("--reason", required=True, help="why; it becomes input to phases 4-5")
+    redone = f"phases {engine.redone()}"
+    reject = commands.add_parser("reject", help=f"reject the proposed design (redo {redone})")
+    reject.add_argument("--reason", required=True, help=f"why; it becomes input to {redone}")
     return top
 
 
@@ -143,7 +145,8 @@ def main(argv: list[str] | None = None) -> None:
             print(f"Approved: {chosen}. Next: ml-phases run")
         else:
             refused = engine.reject(root, args.reason, say)
-            print(f"Rejected: {refused}. Next: ml-phases run (phases 4-5 again, then the gate)")
+            again = f"phases {engine.redone()} again, then the gate"
+            print(f"Rejected: {refused}. Next: ml-phases run ({again})")
     except ERRORS as exc:
         print(f"ml-phases: error: {redact(str(exc))}", file=sys.stderr)
         sys.exit(2)

@@ -7,7 +7,7 @@ under the OS lock, commits a finished change a kill left uncommitted and puts ba
 one (keeping whatever it overwrites under .ml-flow/put-back/), so a phase that counts as done is
 always committed and a redo cut off mid-way leaves the old phase as it was. The gate (phase 6)
 writes a *proposed* ADR and stops the run until `approve` (optionally another candidate) or
-`reject --reason` (phases 4-5 again, with the reason as input).
+`reject --reason` (the design phases before the gate again, with the reason as input).
 """
 
 from __future__ import annotations
@@ -29,11 +29,9 @@ from .backends.claude import Settings as ClaudeSettings
 from .backends.offline import PHASE_FUNCTIONS
 from .capsule import load_capsule
 from .changes import PhaseFailed, Snapshot, Workspace, commit, uncommitted
-from .phases import PHASES, phase
+from .phases import PHASES, AgentFacts, Facts, gate, phase, redone_on_reject, span
 from .project import Project, end_leftovers
 
-GATE = 6
-REDONE_ON_REJECT = (4, 5, 6)
 BACKENDS = ("offline", "claude")
 Decide = Callable[[int, Context], Report]  # a backend: fills in one phase
 # How a phase that stopped early ends the run: its status, what happened, what to do next.
@@ -50,22 +48,6 @@ STOPPED = {
 
 class EngineError(RuntimeError):
     """A request the engine cannot carry out; the message says why and what to do."""
-
-
-def facts_path(root: Path) -> Path:
-    return root / run_state.STATE_DIR / "facts.json"
-
-
-def load_facts(root: Path) -> dict[int, dict[str, Any]]:
-    path = facts_path(root)
-    if not path.exists():
-        return {}
-    hint = "move it away and redo the phases (`ml-phases run --redo N`)"
-    return run_state.validated(run_state.Facts, path.read_bytes(), path, hint)
-
-
-def save_facts(root: Path, facts: dict[int, dict[str, Any]]) -> None:
-    adr.atomic_write(facts_path(root), json.dumps(facts, indent=2, default=str) + "\n")
 
 
 def fingerprint(answers: dict[str, Any], inputs: list[Path]) -> str:
@@ -103,7 +85,7 @@ def to_record(
 
 
 def _gate_record(root: Path) -> adr.Record | None:
-    path = adr.records(root / run_state.ADR_DIR).get(GATE)
+    path = adr.records(root / run_state.ADR_DIR).get(gate().number)
     record = run_state.read_record(root, path) if path else None
     return record if isinstance(record, adr.Record) else None
 
@@ -238,7 +220,7 @@ def _decide(
     project: Project,
     number: int,
     state: run_state.RunState,
-    facts: dict,
+    facts: Facts,
     answers: dict,
     capsule: str | None,
     backend: str,
@@ -253,14 +235,16 @@ def _decide(
     """
     started = time.perf_counter()
     spec = phase(number)
-    required = [n for n in range(1, number) if n not in facts]  # every later phase reads them
+    earlier = PHASES[: PHASES.index(spec)]
+    required = [s.number for s in earlier if facts.of(s) is None]  # later phases read them
     if required:
         missing = ", ".join(map(str, required))
         raise EngineError(
-            f"phase {number} needs what phases {missing} measured, and {facts_path(root)} does"
-            f" not have it; run them again with `ml-phases run --redo N` for each"
+            f"phase {number} needs what phases {missing} measured, and"
+            f" {run_state.facts_path(root)} does not have it; run them again with"
+            " `ml-phases run --redo N` for each"
         )
-    by_claude = [n for n in range(1, number) if facts[n].get("backend") == "claude"]
+    by_claude = [s.number for s in earlier if isinstance(facts.of(s), AgentFacts)]
     if backend == "offline" and by_claude:
         raise EngineError(
             f"phase {number} offline needs what the offline analysts measured, but the Claude"
@@ -270,8 +254,8 @@ def _decide(
     folder = root / run_state.ADR_DIR
     own = [relative(root, path) for n, path in adr.records(folder).items() if n == number]
     tracked = [*spec.owned_files(project.package), *own, relative(root, folder / "README.md")]
-    touched = [*tracked, relative(root, facts_path(root))]
-    message = f"Phase {number} of 12: {spec.name}"
+    touched = [*tracked, relative(root, run_state.facts_path(root))]
+    message = f"{spec.label}: {spec.name}"
     with Journal(root, str(number), touched, list(tracked), message, say) as journal:
         ctx = Context(
             project,
@@ -286,8 +270,8 @@ def _decide(
         report = decide(number, ctx)
         if ctx.workspace is not None and not ctx.workspace.verified:
             ctx.workspace.verify()  # a backend that did not check its change gets checked here
-        facts[number] = report.facts
-        save_facts(root, facts)
+        facts.keep(spec, report.facts)
+        run_state.save_facts(root, facts)
         inputs = [path for n, path in adr.records(folder).items() if n in spec.inputs]
         seconds = time.perf_counter() - started
         record = to_record(number, report, backend, answers, inputs, seconds)
@@ -306,7 +290,7 @@ def _backend(
 ) -> Decide:
     """The function that fills in a phase, for the backend named."""
     if name == "offline":
-        return lambda number, ctx: PHASE_FUNCTIONS[number](ctx)
+        return lambda number, ctx: PHASE_FUNCTIONS[phase(number).slug](ctx)
     if name != "claude":
         raise EngineError(f"backend '{name}' is not one of {', '.join(BACKENDS)}")
     from .backends.claude.backend import ClaudeBackend  # needs the anthropic SDK
@@ -318,7 +302,7 @@ def run(
     root: Path,
     *,
     start: int = 1,
-    stop: int = 12,
+    stop: int = len(PHASES),
     redo: int | None = None,
     backend: str | None = None,
     capsule: str | None = None,
@@ -340,7 +324,7 @@ def run(
     with run_state.locked(root):
         recover(root, say)
         state = run_state.load(root)
-        facts = load_facts(root)
+        facts = run_state.load_facts(root)
         capsule = capsule or state.capsule
         if capsule:
             answers |= load_capsule(root, capsule)
@@ -350,7 +334,7 @@ def run(
             state.phases[phase(redo).number].status = "pending"
         for spec in PHASES[start - 1 : stop]:
             number, current = spec.number, state.phases[spec.number]
-            if number == GATE:
+            if spec.gate:
                 ended = _gate(root, project, state, facts, answers, capsule, backend, decide, say)
                 if ended:
                     return ended
@@ -384,7 +368,7 @@ def _gate(
     root: Path,
     project: Project,
     state: run_state.RunState,
-    facts: dict,
+    facts: Facts,
     answers: dict,
     capsule: str | None,
     backend: str,
@@ -392,25 +376,31 @@ def _gate(
     say: Callable[[str], None],
 ) -> str | None:
     """Write the proposed design and stop, or let an approved design through."""
-    spec, current = phase(GATE), state.phases[GATE]
+    spec = gate()
+    current = state.phases[spec.number]
     record = _gate_record(root)
     if state.approval.status == "approved" and record and record.status == "accepted":
         current.status = "done"
         return None
     if record is None or record.status != "proposed":
         say(spec.announce())
-        _decide(root, project, GATE, state, facts, answers, capsule, backend, decide, say)
+        _decide(root, project, spec.number, state, facts, answers, capsule, backend, decide, say)
     current.status = "awaiting_approval"
-    current.adr = str(adr.records(root / run_state.ADR_DIR)[GATE].relative_to(root))
+    current.adr = str(adr.records(root / run_state.ADR_DIR)[spec.number].relative_to(root))
     run_state.save(root, state)
     options = ", ".join(CANDIDATES)
     say(
         f"Design approval needed: the proposed design is in {current.adr}.\n"
         "Next: ml-phases approve            (the recommended candidate)\n"
         f"      ml-phases approve --option X (X one of {options})\n"
-        '      ml-phases reject --reason "…" (phases 4-5 again, with your reason)'
+        f'      ml-phases reject --reason "…" (phases {redone()} again, with your reason)'
     )
     return "gate"
+
+
+def redone() -> str:
+    """'4-5': the phases a rejection redoes, as messages name them."""
+    return span([spec.number for spec in redone_on_reject()])
 
 
 def _proposed(root: Path) -> adr.Record:
@@ -449,17 +439,18 @@ def approve(root: Path, option: str | None = None, say: Callable[[str], None] = 
             bad=picked.cons if picked else record.bad,
             confirmation="Approved with `ml-phases approve`.",
         )
-        folder = root / run_state.ADR_DIR
-        names = [adr.records(folder)[GATE], folder / adr.filename(accepted), folder / "README.md"]
-        paths = list(dict.fromkeys(relative(root, path) for path in names))
-        message = f"Phase {GATE} of 12: design approved ({chosen})"
-        with Journal(root, str(GATE), paths, list(paths), message, say, settled=True):
+        folder, spec = root / run_state.ADR_DIR, gate()
+        names = [adr.records(folder)[spec.number], folder / adr.filename(accepted)]
+        paths = list(dict.fromkeys(relative(root, path) for path in [*names, folder / "README.md"]))
+        message = f"{spec.label}: design approved ({chosen})"
+        with Journal(root, str(spec.number), paths, list(paths), message, say, settled=True):
             adr.write(accepted, folder)
     return chosen
 
 
 def reject(root: Path, reason: str, say: Callable[[str], None] = print) -> str:
-    """Refuse the proposed design: phases 4-5 run again with the reason, then the gate."""
+    """Refuse the proposed design: the design phases before the gate run again with the
+    reason, then the gate."""
     if not reason.strip():
         raise EngineError('a rejection needs a reason: ml-phases reject --reason "…"')
     with run_state.locked(root):
@@ -467,14 +458,15 @@ def reject(root: Path, reason: str, say: Callable[[str], None] = print) -> str:
         state = run_state.load(root)
         record = _proposed(root)
         folder = root / run_state.ADR_DIR
-        refused = [p for n, p in adr.records(folder).items() if n in REDONE_ON_REJECT]
+        again = [spec.number for spec in (*redone_on_reject(), gate())]
+        refused = [p for n, p in adr.records(folder).items() if n in again]
         tracked = [*(relative(root, p) for p in refused), relative(root, folder / "README.md")]
         touched = [*tracked, relative(root, run_state.state_path(root))]
         message = f"Design rejected ({record.chosen}): {reason}"
         with Journal(root, "reject", touched, list(tracked), message, say):
             state.approval.reasons.append(reason.strip())
             state.approval.rejected.append(record.chosen)
-            for number in REDONE_ON_REJECT:
+            for number in again:
                 state.phases[number] = run_state.PhaseState()
             run_state.save(root, state)
             history = root / run_state.STATE_DIR / "history"

@@ -9,27 +9,39 @@ is read from the gate's record itself, so the two cannot disagree.
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    TypeAdapter,
+    ValidationError,
+    create_model,
+    model_validator,
+)
 
 from .adr import Record, RecordError, atomic_write, parse, records
 from .backends.base import CANDIDATES
-from .phases import PHASES
+from .phases import PHASES, AgentFacts, Facts, Phase, gate
 
 STATE_DIR = ".ml-flow"
 ADR_DIR = Path("docs/adr")
 SNAPSHOTS = "snapshots"  # .ml-flow/snapshots/<key>: a change in progress (engine.py)
 VERSION = 1
-GATE = next(spec.number for spec in PHASES if spec.gate)
 PhaseStatus = Literal["pending", "running", "done", "failed", "incomplete", "awaiting_approval"]
 Candidate = Literal[tuple(CANDIDATES)]  # type: ignore[valid-type]
 MOVE_AWAY = "move it away to start the phases afresh (the ADRs in docs/adr are kept)"
+REDO = "move it away and redo the phases (`ml-phases run --redo N`)"
 
 
 class StateError(RuntimeError):
@@ -83,8 +95,23 @@ class RunState(_Strict):
         return validated(cls, text, source)
 
 
-# facts.json: what each finished phase measured, by phase number (1-12).
-Facts = TypeAdapter(dict[Annotated[int, Field(ge=1, le=len(PHASES))], dict[str, Any]])
+def _by_whom(raw: Any) -> str:
+    """Whose facts an entry of facts.json holds: the Claude agents' or the phase's own."""
+    backend = raw.get("backend") if isinstance(raw, dict) else getattr(raw, "backend", None)
+    return "claude" if backend == "claude" else "offline"
+
+
+def _entry(spec: Phase) -> Any:
+    either = Annotated[spec.facts, Tag("offline")] | Annotated[AgentFacts, Tag("claude")]
+    return Annotated[either, Discriminator(_by_whom)] | None
+
+
+# facts.json: what each finished phase left for later ones, by phase slug; no other key.
+FactsFile = create_model(
+    "FactsFile",
+    __config__=ConfigDict(strict=True, extra="forbid"),
+    **{spec.attribute: (_entry(spec), Field(default=None, alias=spec.slug)) for spec in PHASES},
+)
 
 
 def validated(schema: Any, text: str | bytes, source: Path, hint: str = MOVE_AWAY) -> Any:
@@ -114,6 +141,28 @@ def state_path(project: Path) -> Path:
     return project / STATE_DIR / "state.json"
 
 
+def facts_path(project: Path) -> Path:
+    return project / STATE_DIR / "facts.json"
+
+
+def load_facts(project: Path) -> Facts:
+    """What the finished phases left, checked against their dataclasses (none yet: empty)."""
+    path = facts_path(project)
+    if not path.exists():
+        return Facts()
+    found = validated(FactsFile, path.read_bytes(), path, REDO)
+    return Facts(**{spec.attribute: getattr(found, spec.attribute) for spec in PHASES})
+
+
+def save_facts(project: Path, facts: Facts) -> None:
+    found = {
+        spec.slug: dataclasses.asdict(value)
+        for spec in PHASES
+        if (value := facts.of(spec)) is not None
+    }
+    atomic_write(facts_path(project), json.dumps(found, indent=2, default=str) + "\n")
+
+
 def read(project: Path) -> RunState:
     """The state file as written (a fresh state if there is none), checked against the schema."""
     path = state_path(project)
@@ -124,11 +173,11 @@ def load(project: Path) -> RunState:
     """The run state, reconciled with the ADRs and the journals on disk."""
     state = read(project)
     found, on_disk = readable(project), records(project / ADR_DIR)
-    cut = cut_off(project)
+    cut, approval = cut_off(project), gate().number
     for number, phase_state in state.phases.items():
         record = found.get(number)
         if isinstance(record, Record) and number not in cut:
-            proposed = number == GATE and record.status == "proposed"
+            proposed = number == approval and record.status == "proposed"
             phase_state.status = "awaiting_approval" if proposed else "done"
             phase_state.adr = str(on_disk[number].relative_to(project))
             continue
@@ -140,10 +189,10 @@ def load(project: Path) -> RunState:
         if number in cut:
             phase_state.status = "running" if held(project) else "incomplete"
             phase_state.note = "cut off; the next `ml-phases run` puts its files back first"
-    gate = found.get(GATE)
-    accepted = isinstance(gate, Record) and gate.status == "accepted" and GATE not in cut
+    decided = found.get(approval)
+    accepted = isinstance(decided, Record) and decided.status == "accepted" and approval not in cut
     state.approval.status = "approved" if accepted else "pending"
-    state.approval.option = gate.chosen if accepted else None  # type: ignore[union-attr]
+    state.approval.option = decided.chosen if accepted else None  # type: ignore[union-attr]
     return state
 
 

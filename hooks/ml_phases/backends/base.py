@@ -7,6 +7,7 @@ from typing import Any
 
 from ..adr import Decision
 from ..changes import Workspace
+from ..phases import Facts
 from ..project import Project
 
 # The three candidates a design phase weighs, and the project's model that implements each.
@@ -24,7 +25,7 @@ class Context:
 
     project: Project
     answers: dict[str, Any]
-    facts: dict[int, dict[str, Any]] = field(default_factory=dict)
+    facts: Facts = field(default_factory=Facts)
     capsule: str | None = None
     rejections: list[str] = field(default_factory=list)  # reasons given at the gate
     excluded: set[str] = field(default_factory=set)  # candidates rejected at the gate
@@ -50,7 +51,7 @@ class Context:
 class Report(Decision):
     """What a phase decided: the content of its ADR, facts for later phases, and its cost."""
 
-    facts: dict[str, Any] = field(default_factory=dict)
+    facts: object = None  # the phase's facts (its spec's dataclass), or the agents' AgentFacts
     model: str | None = None  # the LLM that wrote it (None: the offline analysts)
     tokens: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TOKEN_KINDS, 0))
     cost_usd: float = 0.0

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ...phases import Phase
 from ..base import PhaseIncomplete
 from . import report as reports
 from .api import Messages
@@ -98,7 +99,7 @@ def converse(
     tools: list[dict[str, Any]],
     task: str,
     toolbox: Toolbox,
-    phase: int,
+    phase: Phase,
     excluded: frozenset[str],
     limits: Limits,
     transcript: Transcript,

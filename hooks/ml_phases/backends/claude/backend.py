@@ -4,7 +4,7 @@ Steps run in order and the agents of a step run concurrently (phase 5's fact-che
 after its architects and read their reports). Agents write only their own files; any project
 file that no agent wrote is put back when the phase ends. Reports are merged into the
 phase's ADR with the tokens and dollars the phase used. The gate (phase 6) has no agents: it
-puts the design of phases 1-5 to the user, as in the offline backend.
+puts the design of the phases before it to the user, as in the offline backend.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ... import adr
+from ... import adr, phases
 from ...adr import Option
 from ...changes import Snapshot, project_files
-from ...phases import Agent, Phase, phase
+from ...phases import FIXES_AND_VERIFICATION, MODEL_ARCHITECTURE, Agent, AgentFacts, Phase
 from ..base import CANDIDATES, TOKEN_KINDS, BackendError, Context, PhaseIncomplete, Report
 from . import api, prompts, report
 from .agent import CACHE, AgentRun, Transcript, converse
@@ -30,7 +30,7 @@ from .sandbox import Sandbox
 from .settings import Settings
 from .tools import Toolbox, definitions
 
-FULL_SUITE_PHASES = (11,)  # phases whose change is checked by the whole suite
+FULL_SUITE_PHASES = (FIXES_AND_VERIFICATION,)  # phases whose change the whole suite checks
 
 
 @dataclass
@@ -48,7 +48,7 @@ class ClaudeBackend:
         self.budget = Budget(self.settings.budget_usd)
 
     def __call__(self, number: int, ctx: Context) -> Report:
-        spec = phase(number)
+        spec = phases.phase(number)
         if not spec.agents:
             return design_gate(ctx)
         self.client = self.client or api.client()
@@ -70,7 +70,7 @@ class ClaudeBackend:
         shutil.rmtree(_saved_dir(root, number), ignore_errors=True)
         if ctx.workspace is not None:  # the final tests get what is left of the clock, or 60 s
             timeout = max(limits.remaining(), 60.0)
-            ctx.workspace.verify(full=number in FULL_SUITE_PHASES, timeout=timeout)
+            ctx.workspace.verify(full=spec in FULL_SUITE_PHASES, timeout=timeout)
         return merged
 
     def _step(
@@ -160,7 +160,7 @@ class ClaudeBackend:
             tools=definitions(package),
             task=brief,
             toolbox=Toolbox(sandbox, limits.remaining, run.written),
-            phase=spec.number,
+            phase=spec,
             excluded=frozenset(ctx.excluded),
             limits=limits,
             transcript=Transcript(root / ".ml-flow" / "transcripts" / name),
@@ -239,12 +239,15 @@ def _tokens(usage: Usage) -> str:
 
 
 def design_gate(ctx: Context) -> Report:
-    """Phase 6: the design of phases 1-5, from their records, put to the user."""
+    """The gate: the design of the phases before it, from their records, put to the user."""
     folder = ctx.project.root / "docs" / "adr"
     records = {n: adr.parse(p.read_text(encoding="utf-8")) for n, p in adr.records(folder).items()}
-    model = records.get(4)
+    picked = MODEL_ARCHITECTURE.number
+    model = records.get(picked)
     if model is None or model.chosen not in CANDIDATES:
-        raise BackendError("the design gate needs phase 4's record with a candidate; redo phase 4")
+        raise BackendError(
+            f"the design gate needs phase {picked}'s record with a candidate; redo phase {picked}"
+        )
     assessed = {option.name: option for option in model.options}
     options = [
         Option(
@@ -257,17 +260,19 @@ def design_gate(ctx: Context) -> Report:
         for name, model_name in CANDIDATES.items()
         if name not in ctx.excluded or name == model.chosen
     ]
+    design = phases.gate().inputs
+    redone = phases.span([spec.number for spec in phases.redone_on_reject()])
     summary = "\n".join(
         f"* Phase {n}: {record.title} (chosen: {record.chosen})"
         for n, record in sorted(records.items())
-        if n < 6
+        if n in design
     )
     return Report(
         title=f"Design approval: {model.chosen} ({CANDIDATES[model.chosen]})",
         context=(
-            f"The design of phases 1-5, by the Claude agents:\n\n{summary}\n\n"
+            f"The design of phases {phases.span(design)}, by the Claude agents:\n\n{summary}\n\n"
             "Approve with `ml-phases approve` (or `--option baseline|sota|pragmatic`), or reject"
-            ' with `ml-phases reject --reason "…"` to redo phases 4-5.'
+            f' with `ml-phases reject --reason "…"` to redo phases {redone}.'
         ),
         drivers=["the user decides before any code changes"],
         options=options,
@@ -276,6 +281,6 @@ def design_gate(ctx: Context) -> Report:
         good=model.good,
         bad=model.bad,
         confirmation="Recorded when the user approves.",
-        facts={"backend": "claude", "recommended": model.chosen},
+        facts=AgentFacts(chosen=model.chosen),
         status="proposed",
     )

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from ...adr import records
-from ...phases import Agent, Phase
+from ...phases import MODEL_ARCHITECTURE, Agent, Phase
 from ..base import CANDIDATES, Context
 
 COMMON = """\
@@ -93,7 +93,7 @@ def phase_inputs(spec: Phase, ctx: Context) -> str:
     root = ctx.project.root
     answers = {k: v for k, v in ctx.answers.items() if not str(k).startswith("_")}
     parts = [
-        f"# Phase {spec.number} of 12: {spec.name} ({spec.meta})",
+        f"# {spec.label}: {spec.name} ({spec.meta})",
         f"Goal: {spec.goal}",
         f"Outputs: {', '.join(spec.outputs)}",
         f"Package: {ctx.project.package} (src/{ctx.project.package}/)",
@@ -137,7 +137,7 @@ def task(spec: Phase, agent: Agent, package: str, earlier: list[tuple[str, Any]]
             else "You write no files in this phase: read, run checks, and report."
         ),
     ]
-    if spec.number == 4:
+    if spec is MODEL_ARCHITECTURE:
         lines.append(
             "Name your options exactly baseline, sota and pragmatic, and choose the one you"
             " recommend by a stated rule."

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ...adr import Option
+from ...phases import MODEL_ARCHITECTURE, AgentFacts, Phase
 from ...review import THRESHOLD
 from ..base import CANDIDATES, Report
 
@@ -76,7 +77,7 @@ def schema() -> dict[str, Any]:
     return _inline(raw, raw.get("$defs", {}))
 
 
-def validate(raw: Any, phase: int, excluded: frozenset[str] = frozenset()) -> AgentReport:
+def validate(raw: Any, spec: Phase, excluded: frozenset[str] = frozenset()) -> AgentReport:
     """The report, or ValueError with every problem on its own line (for the agent to fix)."""
     try:
         report = AgentReport.model_validate(raw)
@@ -86,11 +87,11 @@ def validate(raw: Any, phase: int, excluded: frozenset[str] = frozenset()) -> Ag
             for error in exc.errors()
         ]
         raise ValueError("the report is not valid:\n" + "\n".join(problems)) from None
-    if phase == 4:
+    if spec is MODEL_ARCHITECTURE:  # its options are the candidates
         names = {option.name for option in report.options}
         if not names <= set(CANDIDATES):
             raise ValueError(
-                f"phase 4 options must be named {', '.join(CANDIDATES)}"
+                f"phase {spec.number} options must be named {', '.join(CANDIDATES)}"
                 f" (the project implements {', '.join(CANDIDATES.values())}); got {sorted(names)}"
             )
         if report.chosen in excluded:
@@ -137,11 +138,10 @@ def merge(reports: list[tuple[str, AgentReport]]) -> Report:
         bad=_union([report.bad for _, report in reports]),
         confirmation=" ".join(_union([[report.confirmation] for _, report in reports])),
         more=describe_findings(findings),
-        facts={
-            "backend": "claude",
-            "chosen": chosen,
-            "findings": [f.model_dump() for f in findings if f.confidence >= THRESHOLD],
-        },
+        facts=AgentFacts(
+            chosen=chosen,
+            findings=[f.model_dump() for f in findings if f.confidence >= THRESHOLD],
+        ),
     )
 
 

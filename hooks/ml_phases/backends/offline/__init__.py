@@ -4,13 +4,12 @@ Deterministic and network-free: every number in a report is measured on the user
 project's own CLI, tests and linters. design.py holds phases 1-6, build.py 7-9, validate.py 10-12.
 """
 
-from .build import PHASE_FUNCTIONS as _BUILD
+from .build import ENGINEERS
 from .common import CANDIDATES, Context, Report, fmt
-from .design import PHASE_FUNCTIONS as _DESIGN
-from .design import batch_size, choose, dummy_baseline, split_scheme
-from .validate import PHASE_FUNCTIONS as _VALIDATE
+from .design import ANALYSTS, batch_size, choose, dummy_baseline, split_scheme
+from .validate import REVIEWERS
 
-PHASE_FUNCTIONS = {**_DESIGN, **_BUILD, **_VALIDATE}
+PHASE_FUNCTIONS = {**ANALYSTS, **ENGINEERS, **REVIEWERS}
 
 __all__ = [
     "CANDIDATES",

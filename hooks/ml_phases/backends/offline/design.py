@@ -11,7 +11,16 @@ import math
 import os
 from typing import Any
 
+from ... import phases
 from ...adr import Option, table
+from ...phases import (
+    DataArchitectureFacts,
+    DesignApprovalFacts,
+    InfrastructureDesignFacts,
+    ModelArchitectureFacts,
+    ProblemAnalysisFacts,
+    RiskAssessmentFacts,
+)
 from . import tradeoffs
 from .common import CANDIDATES, Context, Report, fmt, limit
 
@@ -112,7 +121,9 @@ def problem_analysis(ctx: Context) -> Report:
         bad=[f"{metric} {BLIND_SPOTS[metric]}; phase 11 reports the other metrics beside it"],
         confirmation="Phase 11 evaluates the chosen model on held-out rows against this baseline.",
         more="Known risks from the answers: " + ("; ".join(answers.get("risks") or []) or "none"),
-        facts={"baseline": baseline, "rows": profile["rows"], "target": profile["target"]},
+        facts=ProblemAnalysisFacts(
+            baseline=baseline, rows=profile["rows"], target=profile["target"]
+        ),
     )
 
 
@@ -178,7 +189,9 @@ def data_architecture(ctx: Context) -> Report:
         good=["one preprocessing path for training, evaluation and prediction"],
         bad=[imputed],
         confirmation="The project's test `preprocessing sees only training rows` checks it.",
-        facts={"numeric": len(numeric), "categorical": len(text), "rows": profile["rows"]},
+        facts=DataArchitectureFacts(
+            numeric=len(numeric), categorical=len(text), rows=profile["rows"]
+        ),
     )
 
 
@@ -241,12 +254,9 @@ def risk_assessment(ctx: Context) -> Report:
         + (f"; phase 7 sets data.time_column to `{split_column}`." if split_column else "."),
         bad=[r["message"] for r in risks if r["severity"] in ("high", "medium")],
         confirmation="Phase 5's fact-checks test the validation scheme against these risks.",
-        facts={
-            "risks": risks,
-            "split": split,
-            "split_column": split_column,
-            "kinds": sorted(kinds),
-        },
+        facts=RiskAssessmentFacts(
+            risks=risks, split=split, split_column=split_column, kinds=sorted(kinds)
+        ),
     )
 
 
@@ -328,7 +338,7 @@ def model_architecture(ctx: Context) -> Report:
     bakeoff = ctx.project.cli("bakeoff", *ctx.overrides())
     excluded = ctx.excluded
     chosen, rule = choose(ctx, bakeoff, excluded)
-    field = tradeoffs.Field.of(bakeoff, ctx.facts[1]["baseline"])
+    field = tradeoffs.Field.of(bakeoff, ctx.facts.problem_analysis.baseline)
     results = table(
         (
             "candidate",
@@ -377,11 +387,7 @@ def model_architecture(ctx: Context) -> Report:
         " the best mean; with interpretability preferred, take the simplest candidate within one"
         " standard deviation of the best. Each option's pros and cons compare it with the best"
         " candidate on that measure.",
-        facts={
-            "chosen": chosen,
-            "model": CANDIDATES[chosen],
-            "bakeoff": bakeoff,
-        },
+        facts=ModelArchitectureFacts(chosen=chosen, model=CANDIDATES[chosen], bakeoff=bakeoff),
     )
 
 
@@ -401,12 +407,10 @@ def machine_memory_mb() -> float | None:
 
 
 def infrastructure_design(ctx: Context) -> Report:
-    answers, facts = ctx.answers, ctx.facts
-    profile = facts[2]
-    risks = facts[3]
+    answers, profile, risks = ctx.answers, ctx.facts.data_architecture, ctx.facts.risk_assessment
     tracking = answers.get("tracking", "mlflow")
-    rows = profile["rows"]
-    width = profile["numeric"] * 2 + profile["categorical"] * 32  # values + missing flags, one-hot
+    rows = profile.rows
+    width = profile.numeric * 2 + profile.categorical * 32  # values + missing flags, one-hot
     memory_mb = rows * width * 4 / 2**20
     default = ctx.project.config()
     train_rows = int(rows * (1 - default["data"]["test_size"] - default["data"]["val_size"]))
@@ -424,20 +428,20 @@ def infrastructure_design(ctx: Context) -> Report:
     checks = [
         (
             "validation scheme fits the data",
-            not ("time_order" in risks["kinds"] and risks["split"] != "temporal split"),
-            f"split: {risks['split']}; risks: {', '.join(risks['kinds']) or 'none'}",
+            not ("time_order" in risks.kinds and risks.split != "temporal split"),
+            f"split: {risks.split}; risks: {', '.join(risks.kinds) or 'none'}",
         ),
         (
             "metric fits the class balance",
-            not ("imbalance" in risks["kinds"] and ctx.metric == "accuracy"),
+            not ("imbalance" in risks.kinds and ctx.metric == "accuracy"),
             f"metric {ctx.metric}; imbalance "
-            + ("found" if "imbalance" in risks["kinds"] else "not found"),
+            + ("found" if "imbalance" in risks.kinds else "not found"),
         ),
         (
             "no leakage suspect left in the features",
-            "leakage" not in risks["kinds"],
+            "leakage" not in risks.kinds,
             "single-feature scores below 0.99"
-            if "leakage" not in risks["kinds"]
+            if "leakage" not in risks.kinds
             else "a feature predicts the target almost alone",
         ),
     ]
@@ -490,54 +494,58 @@ def infrastructure_design(ctx: Context) -> Report:
             else ["the data needs more than a quarter of memory: stream it from disk"]
         ),
         confirmation="The fact-checks above; a failed check is listed for the design gate.",
-        facts={
-            "memory_mb": memory_mb,
-            "failed_checks": failed,
-            "tracking": tracking,
-            "batch_size": batch,
-            "train_rows": train_rows,
-        },
+        facts=InfrastructureDesignFacts(
+            memory_mb=memory_mb,
+            failed_checks=failed,
+            tracking=tracking,
+            batch_size=batch,
+            train_rows=train_rows,
+        ),
     )
 
 
 def design_approval(ctx: Context) -> Report:
-    model = ctx.facts[4]
-    field = tradeoffs.Field.of(model["bakeoff"], ctx.facts[1]["baseline"])
-    failed = ctx.facts[5]["failed_checks"]
+    facts = ctx.facts
+    model, pipeline = facts.model_architecture, facts.infrastructure_design
+    baseline = facts.problem_analysis.baseline
+    field = tradeoffs.Field.of(model.bakeoff, baseline)
     options = candidate_options(ctx, field, ctx.excluded)
     for option in options:
-        if option.name == model["chosen"]:
+        if option.name == model.chosen:
             option.pros.insert(0, "recommended by Phase 4")
-    reason = trade(ctx, field, model["chosen"], ctx.excluded)
-    good, bad = tradeoffs.given_up(field, model["chosen"], reason)
+    reason = trade(ctx, field, model.chosen, ctx.excluded)
+    good, bad = tradeoffs.given_up(field, model.chosen, reason)
+    redone = phases.span([spec.number for spec in phases.redone_on_reject()])
+    failed = pipeline.failed_checks
     return Report(
-        title=f"Design approval: {model['chosen']} ({model['model']})",
+        title=f"Design approval: {model.chosen} ({model.model})",
         context=(
-            f"The design of phases 1-5: metric {ctx.metric} against a dummy baseline of"
-            f" {fmt(ctx.facts[1]['baseline'])}; {ctx.facts[3]['split']}; candidate"
-            f" {model['chosen']} ({model['model']}); in-memory training with"
-            f" {ctx.facts[5]['tracking']} tracking."
+            f"The design of phases {phases.span(phases.gate().inputs)}: metric {ctx.metric}"
+            f" against a dummy baseline of {fmt(baseline)}; {facts.risk_assessment.split};"
+            f" candidate {model.chosen} ({model.model}); in-memory training with"
+            f" {pipeline.tracking} tracking."
             + (f"\n\nFailed fact-checks: {', '.join(failed)}." if failed else "")
             + "\n\nApprove with `ml-phases approve` (or `--option baseline|sota|pragmatic`),"
-            ' or reject with `ml-phases reject --reason "…"` to redo phases 4-5.'
+            f' or reject with `ml-phases reject --reason "…"` to redo phases {redone}.'
         ),
         drivers=["the user decides before any code changes"],
         options=options,
-        chosen=model["chosen"],
+        chosen=model.chosen,
         because="Phase 4 recommends it by the rule stated there.",
         good=good,
         bad=bad,
         confirmation="Recorded when the user approves.",
-        facts={"recommended": model["chosen"]},
+        facts=DesignApprovalFacts(recommended=model.chosen),
         status="proposed",
     )
 
 
-PHASE_FUNCTIONS = {
-    1: problem_analysis,
-    2: data_architecture,
-    3: risk_assessment,
-    4: model_architecture,
-    5: infrastructure_design,
-    6: design_approval,
+# Who does each phase, by its slug.
+ANALYSTS = {
+    phases.PROBLEM_ANALYSIS.slug: problem_analysis,
+    phases.DATA_ARCHITECTURE.slug: data_architecture,
+    phases.RISK_ASSESSMENT.slug: risk_assessment,
+    phases.MODEL_ARCHITECTURE.slug: model_architecture,
+    phases.INFRASTRUCTURE_DESIGN.slug: infrastructure_design,
+    phases.DESIGN_APPROVAL.slug: design_approval,
 }
