@@ -16,6 +16,7 @@ from ml_phases.backends.claude import api, report
 from ml_phases.backends.claude.limits import Budget, Limits
 from ml_phases.backends.claude.pricing import PRICES, UnknownModel, Usage, price
 from ml_phases.backends.claude.sandbox import Refused, Sandbox, clip, redact
+from ml_phases.backends.claude.settings import Flags, Settings
 from ml_phases.backends.claude.tools import Toolbox, definitions
 from ml_phases.phases import MODEL_ARCHITECTURE, PROBLEM_ANALYSIS, Phase
 from ml_phases.project import Project
@@ -359,3 +360,13 @@ def test_a_missing_key_or_sdk_is_one_clear_error(monkeypatch: pytest.MonkeyPatch
     with pytest.raises(BackendError, match="needs the anthropic SDK"):
         api.client()
     assert os.environ.get("ANTHROPIC_API_KEY") is None
+
+
+def test_settings_come_from_the_flags_then_the_answers_then_the_defaults() -> None:
+    assert Settings.resolve({}, Flags()) == Settings()
+    answers = {"claude_model": "claude-haiku-5-5", "budget_usd": 2}
+    answered = Settings.resolve(answers, Flags(max_turns=3))
+    assert (answered.model, answered.budget_usd, answered.max_turns) == ("claude-haiku-5-5", 2, 3)
+    assert answered.phase_seconds == Settings().phase_seconds
+    flagged = Settings.resolve(answers, Flags(model="m", budget_usd=1.0, phase_minutes=2))
+    assert (flagged.model, flagged.budget_usd, flagged.phase_seconds) == ("m", 1.0, 120)

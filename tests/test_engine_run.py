@@ -11,7 +11,8 @@ import yaml
 from engine_fakes import ANSWERS, BAKEOFF, PROFILE, bakeoff, canned_project
 from ml_phases import adr, engine
 from ml_phases import state as run_state
-from ml_phases.backends import offline
+from ml_phases.backends.base import Context
+from ml_phases.backends.offline.design import choose, dummy_baseline
 from ml_phases.capsule import CapsuleError
 from ml_phases.project import Project
 
@@ -152,8 +153,8 @@ def test_records_note_backend_and_inputs(project: dict) -> None:
     assert len(record.flow["input_fingerprint"]) == 16
 
 
-def context(**answers: Any) -> offline.Context:
-    return offline.Context(Project(Path("."), {}), {**ANSWERS, **answers})
+def context(**answers: Any) -> Context:
+    return Context(Project(Path("."), {}), {**ANSWERS, **answers})
 
 
 @pytest.mark.parametrize(
@@ -179,13 +180,13 @@ def context(**answers: Any) -> offline.Context:
     ],
 )
 def test_the_choice_rule(answers: dict, scores: dict, expected: str) -> None:
-    chosen, _ = offline.choose(context(**answers), bakeoff(scores), set())
+    chosen, _ = choose(context(**answers), bakeoff(scores), set())
     assert chosen == expected
 
 
 def test_no_qualifying_candidate_is_an_error() -> None:
     with pytest.raises(ValueError, match="no candidate meets"):
-        offline.choose(context(interpretability="required"), BAKEOFF, {"baseline"})
+        choose(context(interpretability="required"), BAKEOFF, {"baseline"})
 
 
 @pytest.mark.parametrize(
@@ -199,5 +200,5 @@ def test_no_qualifying_candidate_is_an_error() -> None:
     ],
 )
 def test_dummy_baselines(metric: str, expected: float) -> None:
-    value = offline.dummy_baseline(metric, PROFILE["target"], 200)
+    value = dummy_baseline(metric, PROFILE["target"], 200)
     assert value == pytest.approx(expected)

@@ -25,11 +25,17 @@ from . import engine
 from . import state as run_state
 from .adr import RecordError
 from .backends.base import BackendError
-from .backends.claude import DEFAULT_MODEL, Settings
 from .backends.claude.sandbox import redact
+from .backends.claude.settings import (
+    DEFAULT_BUDGET_USD,
+    DEFAULT_MAX_TURNS,
+    DEFAULT_MODEL,
+    DEFAULT_PHASE_MINUTES,
+    Flags,
+)
 from .capsule import CapsuleError
 from .phases import PHASES
-from .project import Project, ToolError
+from .project import ToolError
 
 ERRORS = (
     run_state.StateError,
@@ -72,9 +78,15 @@ def parser() -> argparse.ArgumentParser:
     )
     claude = run.add_argument_group("claude backend (defaults: the answers, else these)")
     claude.add_argument("--model", help=f"Claude model id ({DEFAULT_MODEL})")
-    claude.add_argument("--budget-usd", type=positive, help="most this run may spend (5.0)")
-    claude.add_argument("--max-turns", type=positive_int, default=40, help="requests per agent")
-    claude.add_argument("--phase-minutes", type=positive, default=30.0, help="wall clock per phase")
+    claude.add_argument(
+        "--budget-usd", type=positive, help=f"most this run may spend ({DEFAULT_BUDGET_USD})"
+    )
+    claude.add_argument(
+        "--max-turns", type=positive_int, help=f"requests per agent ({DEFAULT_MAX_TURNS})"
+    )
+    claude.add_argument(
+        "--phase-minutes", type=positive, help=f"wall clock per phase ({DEFAULT_PHASE_MINUTES})"
+    )
     show = commands.add_parser("status", help="the twelve phases and where the run stands")
     show.add_argument("--json", action="store_true", help="print JSON")
     approve = commands.add_parser("approve", help="approve the proposed design")
@@ -101,20 +113,6 @@ def positive_int(text: str) -> int:
     return int(text)
 
 
-def claude_settings(args: argparse.Namespace, root: Path) -> Settings | None:
-    """The Claude settings from the flags and answers, when Claude fills the phases."""
-    answers = Project.open(root).answers
-    if engine.backend_name(args.backend, answers) != "claude":
-        return None
-    return Settings.from_answers(
-        answers,
-        model=args.model,
-        budget_usd=args.budget_usd,
-        max_turns=args.max_turns,
-        phase_seconds=args.phase_minutes * 60,
-    )
-
-
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     root = args.project
@@ -133,7 +131,12 @@ def main(argv: list[str] | None = None) -> None:
                 redo=args.redo,
                 backend=args.backend,
                 capsule=args.capsule,
-                claude=claude_settings(args, root),
+                claude=Flags(
+                    model=args.model,
+                    budget_usd=args.budget_usd,
+                    max_turns=args.max_turns,
+                    phase_minutes=args.phase_minutes,
+                ),
                 say=say,
             )
             if ended == "done":

@@ -24,16 +24,15 @@ from typing import Any
 
 from . import adr
 from . import state as run_state
-from .backends.base import CANDIDATES, Context, PhaseIncomplete, Report
-from .backends.claude import Settings as ClaudeSettings
-from .backends.offline import PHASE_FUNCTIONS
+from .backends.base import CANDIDATES, Backend, Context, PhaseIncomplete, Report
+from .backends.claude.settings import Flags, Settings
+from .backends.offline.backend import OfflineBackend
 from .capsule import load_capsule
 from .changes import PhaseFailed, Snapshot, Workspace, commit, uncommitted
-from .phases import PHASES, AgentFacts, Facts, gate, phase, redone_on_reject, span
+from .phases import PHASES, AgentFacts, Facts, Phase, gate, phase, redone_on_reject, span
 from .project import Project, end_leftovers
 
 BACKENDS = ("offline", "claude")
-Decide = Callable[[int, Context], Report]  # a backend: fills in one phase
 # How a phase that stopped early ends the run: its status, what happened, what to do next.
 STOPPED = {
     PhaseFailed: ("failed", "failed", "fix the cause, then `ml-phases run` resumes at this phase."),
@@ -56,32 +55,6 @@ def fingerprint(answers: dict[str, Any], inputs: list[Path]) -> str:
     for path in inputs:
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
-
-
-def to_record(
-    number: int, report: Report, backend: str, answers: dict, inputs: list[Path], seconds: float
-) -> adr.Record:
-    spec = phase(number)
-    roles = [agent.role for agent in spec.agents] or ["user"]
-    content = {item.name: getattr(report, item.name) for item in dataclasses.fields(adr.Decision)}
-    return adr.Record(
-        **content,
-        number=number,
-        date=dt.date.today().isoformat(),
-        decision_makers=roles,
-        flow={
-            "phase": number,
-            "name": spec.name,
-            "meta-phase": spec.meta,
-            "agents": roles,
-            "backend": backend,
-            "model": report.model,
-            "tokens": dict(report.tokens),
-            "cost_usd": report.cost_usd,
-            "seconds": round(seconds, 2),
-            "input_fingerprint": fingerprint(answers, inputs),
-        },
-    )
 
 
 def _gate_record(root: Path) -> adr.Record | None:
@@ -215,87 +188,165 @@ def recover(root: Path, say: Callable[[str], None]) -> None:
             put_back(root, folder, snapshot, say)
 
 
-def _decide(
-    root: Path,
-    project: Project,
-    number: int,
-    state: run_state.RunState,
-    facts: Facts,
-    answers: dict,
-    capsule: str | None,
-    backend: str,
-    decide: Decide,
-    say: Callable[[str], None],
-) -> tuple[Path, float, str]:
-    """Run one phase's agents, keep their facts, then write its ADR (last: that is 'done').
-
-    The phase is one journaled change (its owned files, its record, the index, the facts): if
-    it fails or is cut off, they are put back, so a failed code phase leaves no change behind,
-    and a redo cut off mid-way leaves the old phase. A finished phase is one commit.
-    """
-    started = time.perf_counter()
-    spec = phase(number)
-    earlier = PHASES[: PHASES.index(spec)]
-    required = [s.number for s in earlier if facts.of(s) is None]  # later phases read them
-    if required:
-        missing = ", ".join(map(str, required))
-        raise EngineError(
-            f"phase {number} needs what phases {missing} measured, and"
-            f" {run_state.facts_path(root)} does not have it; run them again with"
-            " `ml-phases run --redo N` for each"
-        )
-    by_claude = [s.number for s in earlier if isinstance(facts.of(s), AgentFacts)]
-    if backend == "offline" and by_claude:
-        raise EngineError(
-            f"phase {number} offline needs what the offline analysts measured, but the Claude"
-            f" agents did phase {by_claude[0]}; go on with --backend claude, or redo from phase"
-            f" {by_claude[0]} offline (`ml-phases run --redo N` for each)"
-        )
-    folder = root / run_state.ADR_DIR
-    own = [relative(root, path) for n, path in adr.records(folder).items() if n == number]
-    tracked = [*spec.owned_files(project.package), *own, relative(root, folder / "README.md")]
-    touched = [*tracked, relative(root, run_state.facts_path(root))]
-    message = f"{spec.label}: {spec.name}"
-    with Journal(root, str(number), touched, list(tracked), message, say) as journal:
-        ctx = Context(
-            project,
-            answers,
-            facts,
-            capsule,
-            list(state.approval.reasons),
-            set(state.approval.rejected),
-            approved=state.approval.option,
-            workspace=Workspace(project, journal.snapshot) if spec.writes_code else None,
-        )
-        report = decide(number, ctx)
-        if ctx.workspace is not None and not ctx.workspace.verified:
-            ctx.workspace.verify()  # a backend that did not check its change gets checked here
-        facts.keep(spec, report.facts)
-        run_state.save_facts(root, facts)
-        inputs = [path for n, path in adr.records(folder).items() if n in spec.inputs]
-        seconds = time.perf_counter() - started
-        record = to_record(number, report, backend, answers, inputs, seconds)
-        journal.include(folder / adr.filename(record))
-        path = adr.write(record, folder)  # the phase is done from here on
-    return path, seconds, journal.outcome
-
-
-def backend_name(given: str | None, answers: dict) -> str:
-    """The backend asked for, else the project's `agent_backend` answer, else offline."""
-    return given or str(answers.get("agent_backend") or "offline")
-
-
-def _backend(
-    name: str, claude: ClaudeSettings | None, answers: dict, say: Callable[[str], None]
-) -> Decide:
-    """The function that fills in a phase, for the backend named."""
+def backend_for(
+    name: str | None, answers: dict[str, Any], claude: Flags, say: Callable[[str], None]
+) -> Backend:
+    """The backend named, else the project's `agent_backend` answer, else offline; Claude's
+    settings are resolved here, once, from the flags, then the answers, then the defaults."""
+    name = name or str(answers.get("agent_backend") or "offline")
     if name == "offline":
-        return lambda number, ctx: PHASE_FUNCTIONS[phase(number).slug](ctx)
+        return OfflineBackend()
     if name != "claude":
         raise EngineError(f"backend '{name}' is not one of {', '.join(BACKENDS)}")
     from .backends.claude.backend import ClaudeBackend  # needs the anthropic SDK
 
-    return ClaudeBackend(claude or ClaudeSettings.from_answers(answers), say)
+    return ClaudeBackend(Settings.resolve(answers, claude), say)
+
+
+@dataclasses.dataclass
+class PhaseRun:
+    """One `ml-phases run` under the lock: the project, its state and facts, the answers (a
+    capsule applied), and the backend that fills the phases in."""
+
+    root: Path
+    project: Project
+    state: run_state.RunState
+    facts: Facts
+    answers: dict[str, Any]
+    capsule: str | None
+    backend: Backend
+    say: Callable[[str], None]
+
+    def phase(self, spec: Phase) -> str | None:
+        """Run a phase that is not done; 'failed' or 'incomplete' when it stopped the run."""
+        current = self.state.phases[spec.number]
+        if current.status == "done":
+            return None
+        self.say(spec.announce())
+        current.status, current.note = "running", ""
+        run_state.save(self.root, self.state)
+        try:
+            path, seconds, committed = self._fill(spec)
+        except (PhaseFailed, PhaseIncomplete) as exc:
+            ended, what, hint = STOPPED[type(exc)]
+            current.status, current.note = ended, str(exc)
+            run_state.save(self.root, self.state)
+            self.say(f"Phase {spec.number} {what}: {exc}. Its changes were put back.\nNext: {hint}")
+            return ended
+        current.status, current.adr = "done", str(path.relative_to(self.root))
+        current.seconds = round(seconds, 2)
+        run_state.save(self.root, self.state)
+        self.say(f"  ADR: {current.adr} ({seconds:.1f} s; {committed})")
+        return None
+
+    def gate(self) -> str | None:
+        """Write the proposed design and stop ('gate'), or let an approved design through."""
+        spec = gate()
+        current, record = self.state.phases[spec.number], _gate_record(self.root)
+        if self.state.approval.status == "approved" and record and record.status == "accepted":
+            current.status = "done"
+            return None
+        if record is None or record.status != "proposed":
+            self.say(spec.announce())
+            self._fill(spec)
+        current.status = "awaiting_approval"
+        current.adr = relative(self.root, adr.records(self.root / run_state.ADR_DIR)[spec.number])
+        run_state.save(self.root, self.state)
+        self.say(
+            f"Design approval needed: the proposed design is in {current.adr}.\n"
+            "Next: ml-phases approve            (the recommended candidate)\n"
+            f"      ml-phases approve --option X (X one of {', '.join(CANDIDATES)})\n"
+            f'      ml-phases reject --reason "…" (phases {redone()} again, with your reason)'
+        )
+        return "gate"
+
+    def _fill(self, spec: Phase) -> tuple[Path, float, str]:
+        """Have the backend fill a phase in, keep its facts, then write its ADR (last: that
+        is 'done'); returns the ADR, the seconds taken and what the commit did.
+
+        The phase is one journaled change (its owned files, its record, the index, the facts): if
+        it fails or is cut off, they are put back, so a failed code phase leaves no change behind,
+        and a redo cut off mid-way leaves the old phase. A finished phase is one commit.
+        """
+        started = time.perf_counter()
+        self._check_facts(spec)
+        root, folder = self.root, self.root / run_state.ADR_DIR
+        own = [relative(root, path) for n, path in adr.records(folder).items() if n == spec.number]
+        tracked = [
+            *spec.owned_files(self.project.package),
+            *own,
+            relative(root, folder / "README.md"),
+        ]
+        touched = [*tracked, relative(root, run_state.facts_path(root))]
+        message = f"{spec.label}: {spec.name}"
+        with Journal(root, str(spec.number), touched, list(tracked), message, self.say) as journal:
+            ctx = Context(
+                self.project,
+                self.answers,
+                self.facts,
+                self.capsule,
+                list(self.state.approval.reasons),
+                set(self.state.approval.rejected),
+                approved=self.state.approval.option,
+                workspace=Workspace(self.project, journal.snapshot) if spec.writes_code else None,
+            )
+            report = self.backend.fill(spec, ctx)
+            if ctx.workspace is not None and not ctx.workspace.verified:
+                ctx.workspace.verify()  # a backend that did not check its change is checked here
+            self.facts.keep(spec, report.facts)
+            run_state.save_facts(root, self.facts)
+            inputs = [path for n, path in adr.records(folder).items() if n in spec.inputs]
+            seconds = time.perf_counter() - started
+            record = self._record(spec, report, inputs, seconds)
+            journal.include(folder / adr.filename(record))
+            path = adr.write(record, folder)  # the phase is done from here on
+        return path, seconds, journal.outcome
+
+    def _check_facts(self, spec: Phase) -> None:
+        """Refuse a phase whose inputs are missing, or that the backend cannot build on."""
+        earlier = PHASES[: PHASES.index(spec)]
+        missing = [s.number for s in earlier if self.facts.of(s) is None]  # later phases read them
+        if missing:
+            raise EngineError(
+                f"phase {spec.number} needs what phases {', '.join(map(str, missing))} measured,"
+                f" and {run_state.facts_path(self.root)} does not have it; run them again with"
+                " `ml-phases run --redo N` for each"
+            )
+        by_agents = [s.number for s in earlier if isinstance(self.facts.of(s), AgentFacts)]
+        if self.backend.name == "offline" and by_agents:
+            raise EngineError(
+                f"phase {spec.number} offline needs what the offline analysts measured, but the"
+                f" Claude agents did phase {by_agents[0]}; go on with --backend claude, or redo"
+                f" from phase {by_agents[0]} offline (`ml-phases run --redo N` for each)"
+            )
+
+    def _record(
+        self, spec: Phase, report: Report, inputs: list[Path], seconds: float
+    ) -> adr.Record:
+        """The phase's ADR: the report's decision with its number, date, makers and ml-flow
+        block."""
+        roles = [agent.role for agent in spec.agents] or ["user"]
+        decided = {
+            item.name: getattr(report, item.name) for item in dataclasses.fields(adr.Decision)
+        }
+        return adr.Record(
+            **decided,
+            number=spec.number,
+            date=dt.date.today().isoformat(),
+            decision_makers=roles,
+            flow={
+                "phase": spec.number,
+                "name": spec.name,
+                "meta-phase": spec.meta,
+                "agents": roles,
+                "backend": self.backend.name,
+                "model": report.model,
+                "tokens": dict(report.tokens),
+                "cost_usd": report.cost_usd,
+                "seconds": round(seconds, 2),
+                "input_fingerprint": fingerprint(self.answers, inputs),
+            },
+        )
 
 
 def run(
@@ -306,25 +357,23 @@ def run(
     redo: int | None = None,
     backend: str | None = None,
     capsule: str | None = None,
-    claude: ClaudeSettings | None = None,
+    claude: Flags | None = None,
     say: Callable[[str], None] = print,
 ) -> str:
     """Run phases start..stop; returns how the run ended: 'gate', 'done', 'failed' or
     'incomplete' (a limit stopped a phase; the next run resumes it).
 
-    The backend defaults to the project's `agent_backend` answer; Claude's settings to its
-    `claude_model` and `budget_usd` answers.
+    The backend defaults to the project's `agent_backend` answer; Claude's settings not given
+    as flags to its `claude_model` and `budget_usd` answers.
     """
     if not 1 <= start <= stop <= len(PHASES):
         raise EngineError(f"--from {start} --to {stop} is not a range within 1-{len(PHASES)}")
     project = Project.open(root)
     answers = dict(project.answers)
-    backend = backend_name(backend, answers)
-    decide = _backend(backend, claude, answers, say)
+    filler = backend_for(backend, answers, claude or Flags(), say)
     with run_state.locked(root):
         recover(root, say)
         state = run_state.load(root)
-        facts = run_state.load_facts(root)
         capsule = capsule or state.capsule
         if capsule:
             answers |= load_capsule(root, capsule)
@@ -332,70 +381,13 @@ def run(
             state.capsule = capsule
         if redo is not None:
             state.phases[phase(redo).number].status = "pending"
+        facts = run_state.load_facts(root)
+        runner = PhaseRun(root, project, state, facts, answers, capsule, filler, say)
         for spec in PHASES[start - 1 : stop]:
-            number, current = spec.number, state.phases[spec.number]
-            if spec.gate:
-                ended = _gate(root, project, state, facts, answers, capsule, backend, decide, say)
-                if ended:
-                    return ended
-                continue
-            if current.status == "done":
-                continue
-            say(spec.announce())
-            current.status, current.note = "running", ""
-            run_state.save(root, state)
-            try:
-                path, seconds, committed = _decide(
-                    root, project, number, state, facts, answers, capsule, backend, decide, say
-                )
-            except (PhaseFailed, PhaseIncomplete) as exc:
-                ended, what, hint = STOPPED[type(exc)]
-                current.status, current.note = ended, str(exc)
-                run_state.save(root, state)
-                say(f"Phase {number} {what}: {exc}. Its changes were put back.\nNext: {hint}")
+            ended = runner.gate() if spec.gate else runner.phase(spec)
+            if ended:
                 return ended
-            current.status, current.adr, current.seconds = (
-                "done",
-                str(path.relative_to(root)),
-                (round(seconds, 2)),
-            )
-            run_state.save(root, state)
-            say(f"  ADR: {current.adr} ({seconds:.1f} s; {committed})")
         return "done"
-
-
-def _gate(
-    root: Path,
-    project: Project,
-    state: run_state.RunState,
-    facts: Facts,
-    answers: dict,
-    capsule: str | None,
-    backend: str,
-    decide: Decide,
-    say: Callable[[str], None],
-) -> str | None:
-    """Write the proposed design and stop, or let an approved design through."""
-    spec = gate()
-    current = state.phases[spec.number]
-    record = _gate_record(root)
-    if state.approval.status == "approved" and record and record.status == "accepted":
-        current.status = "done"
-        return None
-    if record is None or record.status != "proposed":
-        say(spec.announce())
-        _decide(root, project, spec.number, state, facts, answers, capsule, backend, decide, say)
-    current.status = "awaiting_approval"
-    current.adr = str(adr.records(root / run_state.ADR_DIR)[spec.number].relative_to(root))
-    run_state.save(root, state)
-    options = ", ".join(CANDIDATES)
-    say(
-        f"Design approval needed: the proposed design is in {current.adr}.\n"
-        "Next: ml-phases approve            (the recommended candidate)\n"
-        f"      ml-phases approve --option X (X one of {options})\n"
-        f'      ml-phases reject --reason "…" (phases {redone()} again, with your reason)'
-    )
-    return "gate"
 
 
 def redone() -> str:

@@ -27,9 +27,9 @@ sys.path[:0] = [str(ROOT / "hooks"), str(ROOT / "tests")]
 
 from fake_anthropic import FakeAPI, focus_key, report, serve, tool_use  # noqa: E402
 from ml_phases.backends.base import Context  # noqa: E402
-from ml_phases.backends.claude import Settings  # noqa: E402
 from ml_phases.backends.claude.backend import ClaudeBackend  # noqa: E402
-from ml_phases.phases import phase  # noqa: E402
+from ml_phases.backends.claude.settings import Settings  # noqa: E402
+from ml_phases.phases import Phase, phase  # noqa: E402
 from ml_phases.project import Project  # noqa: E402
 
 TARGET = 1.5
@@ -43,9 +43,9 @@ def project(folder: Path) -> Project:
     return Project.open(folder)
 
 
-def timed(backend: ClaudeBackend, number: int, ctx: Context) -> float:
+def timed(backend: ClaudeBackend, spec: Phase, ctx: Context) -> float:
     start = time.perf_counter()
-    backend(number, ctx)
+    backend.fill(spec, ctx)
     return time.perf_counter() - start
 
 
@@ -68,8 +68,8 @@ def main() -> None:
         backend = ClaudeBackend(Settings(budget_usd=None), say=lambda line: None)
         one, three = [], []
         for _ in range(args.repeats):
-            one.append(timed(backend, 1, ctx))
-            three.append(timed(backend, 2, ctx))
+            one.append(timed(backend, phase(1), ctx))
+            three.append(timed(backend, phase(2), ctx))
     ratio = statistics.median(three) / statistics.median(one)
     print(f"latency per reply: {args.latency:.1f} s; three requests per agent; {args.repeats} runs")
     print(f"one agent (phase 1):    median {statistics.median(one):.2f} s  {_runs(one)}")

@@ -1,13 +1,14 @@
-"""What every backend shares: the context a phase starts from and the report it ends with."""
+"""What every backend is: a `Backend` fills a phase in, from the context it starts from to the
+report it ends with."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from ..adr import Decision
 from ..changes import Workspace
-from ..phases import Facts
+from ..phases import Facts, Phase
 from ..project import Project
 
 # The three candidates a design phase weighs, and the project's model that implements each.
@@ -55,6 +56,16 @@ class Report(Decision):
     model: str | None = None  # the LLM that wrote it (None: the offline analysts)
     tokens: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TOKEN_KINDS, 0))
     cost_usd: float = 0.0
+
+
+class Backend(Protocol):
+    """Who fills the phases in: the offline analysts, or Claude's agents."""
+
+    name: str  # as --backend and the ADRs' ml-flow block name it
+
+    def fill(self, spec: Phase, ctx: Context) -> Report:
+        """Do one phase's work and report what it decided."""
+        ...
 
 
 class BackendError(RuntimeError):

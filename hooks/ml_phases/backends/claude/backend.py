@@ -39,6 +39,7 @@ class ClaudeBackend:
     say: Callable[[str], None] = print
     client: object = None  # made at the first agent (a run with nothing to do needs no key)
     budget: Budget = field(init=False)
+    name = "claude"
 
     def __post_init__(self) -> None:
         try:
@@ -47,8 +48,7 @@ class ClaudeBackend:
             raise BackendError(str(exc)) from None
         self.budget = Budget(self.settings.budget_usd)
 
-    def __call__(self, number: int, ctx: Context) -> Report:
-        spec = phases.phase(number)
+    def fill(self, spec: Phase, ctx: Context) -> Report:
         if not spec.agents:
             return design_gate(ctx)
         self.client = self.client or api.client()
@@ -61,13 +61,13 @@ class ClaudeBackend:
                 self._step(spec, step.agents, runs, ctx, limits)
         finally:
             written = {path for run in runs for path in run.written}
-            put_back = _put_back(root, number, guard, written)
-            _log_usage(root, number, runs, self.settings.model)
+            put_back = _put_back(root, spec.number, guard, written)
+            _log_usage(root, spec.number, runs, self.settings.model)
         merged = report.merge([(run.name, run.report) for run in runs if run.report])
         if put_back:
             merged.bad.append(f"a command changed files no agent wrote: put back {put_back}")
         _account(merged, runs, self.settings.model)
-        shutil.rmtree(_saved_dir(root, number), ignore_errors=True)
+        shutil.rmtree(_saved_dir(root, spec.number), ignore_errors=True)
         if ctx.workspace is not None:  # the final tests get what is left of the clock, or 60 s
             timeout = max(limits.remaining(), 60.0)
             ctx.workspace.verify(full=spec in FULL_SUITE_PHASES, timeout=timeout)

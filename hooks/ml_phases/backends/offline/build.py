@@ -24,7 +24,8 @@ from ...adr import Option, records, table
 from ...changes import Workspace
 from ...phases import IntegrationFacts, ModelImplementationFacts, TrainingImplementationFacts
 from ...project import TestRun
-from .common import CANDIDATES, Context, Report, fmt
+from ..base import CANDIDATES, Context, Report
+from .common import fmt
 
 FILES = Path(__file__).with_name("files")
 EXPERIMENT = "configs/experiment.yaml"

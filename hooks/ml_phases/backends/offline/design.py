@@ -21,8 +21,9 @@ from ...phases import (
     ProblemAnalysisFacts,
     RiskAssessmentFacts,
 )
+from ..base import CANDIDATES, Context, Report
 from . import tradeoffs
-from .common import CANDIDATES, Context, Report, fmt, limit
+from .common import fmt, limit
 
 SIMPLICITY = ("baseline", "pragmatic", "sota")  # ties go to the earlier one
 # What each primary metric does not see: the price of choosing it.

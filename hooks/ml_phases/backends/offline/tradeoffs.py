@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .common import CANDIDATES, fmt
+from ..base import CANDIDATES
+from .common import fmt
 
 # How a person reads each model family: the one measure that is not a number.
 READABLE = {

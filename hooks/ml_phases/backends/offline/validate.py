@@ -19,8 +19,9 @@ from ... import phases, review
 from ...adr import Option, parse, records, table
 from ...phases import FixesAndVerificationFacts, QualityReviewFacts, SummaryFacts
 from ...project import ToolError
+from ..base import CANDIDATES, Context, Report
 from .build import EXPERIMENT, workspace
-from .common import CANDIDATES, Context, Report, fmt
+from .common import fmt
 
 MODEL_CARD = "docs/model_card.md"
 LINTED = ("src", "tests")
