@@ -319,9 +319,9 @@ def test_malicious_tool_calls_change_nothing_outside_the_agents_files(
     assert (root / "src/churn/models.py").read_bytes() == before["src/churn/models.py"]
     put_back = " ".join(record(root, 7).bad)
     assert "no agent wrote: put back src/churn/config.py, src/churn/models.py" in put_back
-    assert "(as they were changed: .ml-flow/put-back/phase-07/)" in put_back
-    kept = root / ".ml-flow/put-back/phase-07/src/churn/config.py"
-    assert kept.read_text() == "changed by a test\n"
+    [folder] = (root / ".ml-flow/put-back").glob("*-7")  # <time>-<phase>, as the engine's
+    assert f"(as they were changed: .ml-flow/put-back/{folder.name}/)" in put_back
+    assert (folder / "src/churn/config.py").read_text() == "changed by a test\n"
     assert not leaks(root, planted=("config.txt",))
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from ml_phases.phases import (
     DESIGN_APPROVAL,
@@ -103,3 +106,16 @@ def test_the_gate_and_what_a_rejection_redoes_come_from_the_specs() -> None:
         "infrastructure-design",
     ]
     assert phase(5).label == "Phase 5 of 12"
+
+
+def test_no_code_outside_the_specs_writes_a_phase_number() -> None:
+    hooks = Path(__file__).resolve().parents[1] / "hooks"
+    literal = re.compile(r"facts\[[0-9]|GATE|of 12")
+    found = [
+        f"{path.name}:{number}: {line.strip()}"
+        for path in sorted(hooks.rglob("*.py"))
+        if path.name != "phases.py"
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if literal.search(line)
+    ]
+    assert found == []

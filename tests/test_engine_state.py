@@ -110,3 +110,13 @@ def test_facts_are_kept_by_slug_and_read_back_as_their_dataclasses(tmp_path: Pat
     path.write_text(json.dumps(on_disk))
     with pytest.raises(StateError, match=r"risk-assessment\.offline\.split: .* \(found 3\)"):
         run_state.load_facts(tmp_path)
+
+
+def test_only_the_layout_module_names_the_engine_s_folders() -> None:
+    hooks = Path(__file__).resolve().parents[1] / "hooks"
+    naming = [
+        path.relative_to(hooks).as_posix()
+        for path in sorted(hooks.rglob("*.py"))
+        if '".ml-flow"' in path.read_text() or '"docs/adr"' in path.read_text()
+    ]
+    assert naming == ["ml_phases/layout.py"]

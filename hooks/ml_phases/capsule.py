@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from .layout import capsule_file
+
 LISTS = ("constraints", "key_files", "risks")
 TEXT = ("goal", "data_source", "target")
 CHOICES = {
@@ -32,7 +34,7 @@ class CapsuleError(ValueError):
 def capsule_path(project: Path, slug: str) -> Path:
     if not SLUG.match(slug):
         raise CapsuleError(f"capsule slug {slug!r} is not allowed: use a-z, 0-9, '-', '_'")
-    return project / ".phase0" / "capsules" / slug / "capsule.yaml"
+    return capsule_file(project, slug)
 
 
 def validate(raw: Any, source: str) -> dict[str, Any]:

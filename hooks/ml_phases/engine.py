@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import adr
+from . import adr, layout
 from . import state as run_state
 from .backends.base import CANDIDATES, Backend, Context, PhaseIncomplete, Report
 from .backends.claude.settings import Flags, Settings
@@ -58,7 +58,7 @@ def fingerprint(answers: dict[str, Any], inputs: list[Path]) -> str:
 
 
 def _gate_record(root: Path) -> adr.Record | None:
-    path = adr.records(root / run_state.ADR_DIR).get(gate().number)
+    path = adr.records(layout.adr_dir(root)).get(gate().number)
     record = run_state.read_record(root, path) if path else None
     return record if isinstance(record, adr.Record) else None
 
@@ -86,7 +86,7 @@ class Journal:
 
     @property
     def folder(self) -> Path:
-        return self.root / run_state.STATE_DIR / run_state.SNAPSHOTS / self.key
+        return layout.snapshots(self.root) / self.key
 
     def __enter__(self) -> Journal:
         self.unsaved = uncommitted(self.root, self.paths)
@@ -109,7 +109,7 @@ class Journal:
         kept = {path: content for path, content in old.items() if content is not None}
         if not kept:
             return
-        keep = keep_dir(self.root, self.key)
+        keep = layout.put_back(self.root, self.key)
         for path, content in kept.items():
             (keep / path).parent.mkdir(parents=True, exist_ok=True)
             (keep / path).write_bytes(content)
@@ -120,7 +120,7 @@ class Journal:
 
     def _finished(self) -> None:
         marker = {"message": self.message, "commits": self.commits}
-        adr.atomic_write(self.folder / "finished.json", json.dumps(marker))
+        layout.atomic_write(self.folder / layout.FINISHED, json.dumps(marker))
 
     def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
         if kind is None:
@@ -135,8 +135,8 @@ class Journal:
 
 def finish(root: Path, folder: Path) -> str:
     """Commit a finished change (its index written afresh first), then forget its journal."""
-    marker = json.loads((folder / "finished.json").read_text(encoding="utf-8"))
-    adr.write_index(root / run_state.ADR_DIR)
+    marker = json.loads((folder / layout.FINISHED).read_text(encoding="utf-8"))
+    adr.write_index(layout.adr_dir(root))
     outcome = commit(root, marker["commits"], marker["message"])
     forget(folder)
     return outcome
@@ -149,17 +149,11 @@ def forget(folder: Path) -> None:
     shutil.rmtree(gone, ignore_errors=True)
 
 
-def keep_dir(root: Path, key: str) -> Path:
-    """Where a put-back keeps what it replaced: .ml-flow/put-back/<time>-<key>/."""
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-    return root / run_state.STATE_DIR / "put-back" / f"{stamp}-{key}"
-
-
 def put_back(root: Path, folder: Path, snapshot: Snapshot, say: Callable[[str], None]) -> None:
     """Undo an unfinished change, keeping every file it replaces or removes, then forget it."""
-    keep = keep_dir(root, folder.name)
+    keep = layout.put_back(root, folder.name)
     restored = snapshot.restore(keep=keep)
-    shown = [path for path in restored if not path.startswith(run_state.STATE_DIR)]
+    shown = [path for path in restored if not path.startswith(layout.STATE_DIR)]
     if shown:
         kept = f"; what they held is kept in {relative(root, keep)}/" if keep.exists() else ""
         say(f"Put back what {_named(folder.name)} had changed: {', '.join(shown)}{kept}")
@@ -176,10 +170,10 @@ def recover(root: Path, say: Callable[[str], None]) -> None:
     ended = end_leftovers(root)
     if ended:
         say(f"Ended {len(ended)} process(es) a killed run left running: {ended}")
-    for folder in sorted((root / run_state.STATE_DIR / run_state.SNAPSHOTS).glob("*")):
+    for folder in sorted(layout.snapshots(root).glob("*")):
         if folder.name.startswith(".gone-"):  # a journal that was being removed
             shutil.rmtree(folder, ignore_errors=True)
-        elif (folder / "finished.json").is_file():
+        elif (folder / layout.FINISHED).is_file():
             done = finish(root, folder)
             say(f"A cut-off run had finished {_named(folder.name)}: {done}")
         elif (snapshot := Snapshot.load(root, folder)) is None:
@@ -250,7 +244,7 @@ class PhaseRun:
             self.say(spec.announce())
             self._fill(spec)
         current.status = "awaiting_approval"
-        current.adr = relative(self.root, adr.records(self.root / run_state.ADR_DIR)[spec.number])
+        current.adr = relative(self.root, adr.records(layout.adr_dir(self.root))[spec.number])
         run_state.save(self.root, self.state)
         self.say(
             f"Design approval needed: the proposed design is in {current.adr}.\n"
@@ -270,14 +264,14 @@ class PhaseRun:
         """
         started = time.perf_counter()
         self._check_facts(spec)
-        root, folder = self.root, self.root / run_state.ADR_DIR
+        root, folder = self.root, layout.adr_dir(self.root)
         own = [relative(root, path) for n, path in adr.records(folder).items() if n == spec.number]
         tracked = [
             *spec.owned_files(self.project.package),
             *own,
-            relative(root, folder / "README.md"),
+            relative(root, folder / adr.INDEX),
         ]
-        touched = [*tracked, relative(root, run_state.facts_path(root))]
+        touched = [*tracked, relative(root, layout.facts_file(root))]
         message = f"{spec.label}: {spec.name}"
         with Journal(root, str(spec.number), touched, list(tracked), message, self.say) as journal:
             ctx = Context(
@@ -309,7 +303,7 @@ class PhaseRun:
         if missing:
             raise EngineError(
                 f"phase {spec.number} needs what phases {', '.join(map(str, missing))} measured,"
-                f" and {run_state.facts_path(self.root)} does not have it; run them again with"
+                f" and {layout.facts_file(self.root)} does not have it; run them again with"
                 " `ml-phases run --redo N` for each"
             )
         by_agents = [s.number for s in earlier if isinstance(self.facts.of(s), AgentFacts)]
@@ -431,9 +425,9 @@ def approve(root: Path, option: str | None = None, say: Callable[[str], None] = 
             bad=picked.cons if picked else record.bad,
             confirmation="Approved with `ml-phases approve`.",
         )
-        folder, spec = root / run_state.ADR_DIR, gate()
+        folder, spec = layout.adr_dir(root), gate()
         names = [adr.records(folder)[spec.number], folder / adr.filename(accepted)]
-        paths = list(dict.fromkeys(relative(root, path) for path in [*names, folder / "README.md"]))
+        paths = list(dict.fromkeys(relative(root, path) for path in [*names, folder / adr.INDEX]))
         message = f"{spec.label}: design approved ({chosen})"
         with Journal(root, str(spec.number), paths, list(paths), message, say, settled=True):
             adr.write(accepted, folder)
@@ -449,11 +443,11 @@ def reject(root: Path, reason: str, say: Callable[[str], None] = print) -> str:
         recover(root, say)
         state = run_state.load(root)
         record = _proposed(root)
-        folder = root / run_state.ADR_DIR
+        folder = layout.adr_dir(root)
         again = [spec.number for spec in (*redone_on_reject(), gate())]
         refused = [p for n, p in adr.records(folder).items() if n in again]
-        tracked = [*(relative(root, p) for p in refused), relative(root, folder / "README.md")]
-        touched = [*tracked, relative(root, run_state.state_path(root))]
+        tracked = [*(relative(root, p) for p in refused), relative(root, folder / adr.INDEX)]
+        touched = [*tracked, relative(root, layout.state_file(root))]
         message = f"Design rejected ({record.chosen}): {reason}"
         with Journal(root, "reject", touched, list(tracked), message, say):
             state.approval.reasons.append(reason.strip())
@@ -461,10 +455,10 @@ def reject(root: Path, reason: str, say: Callable[[str], None] = print) -> str:
             for number in again:
                 state.phases[number] = run_state.PhaseState()
             run_state.save(root, state)
-            history = root / run_state.STATE_DIR / "history"
+            history = layout.history(root)
             stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
             for path in refused:  # keep the refused records, then redo them
-                adr.atomic_write(history / f"{stamp}-{path.name}", path.read_text())
+                layout.atomic_write(history / f"{stamp}-{path.name}", path.read_text())
                 path.unlink()
             adr.write_index(folder)
     return record.chosen

@@ -30,13 +30,12 @@ from pydantic import (
     model_validator,
 )
 
-from .adr import Record, RecordError, atomic_write, parse, records
+from . import layout
+from .adr import Record, RecordError, parse, records
 from .backends.base import CANDIDATES
+from .layout import atomic_write
 from .phases import PHASES, AgentFacts, Facts, Phase, gate
 
-STATE_DIR = ".ml-flow"
-ADR_DIR = Path("docs/adr")
-SNAPSHOTS = "snapshots"  # .ml-flow/snapshots/<key>: a change in progress (engine.py)
 VERSION = 1
 PhaseStatus = Literal["pending", "running", "done", "failed", "incomplete", "awaiting_approval"]
 Candidate = Literal[tuple(CANDIDATES)]  # type: ignore[valid-type]
@@ -137,17 +136,9 @@ def _shown(error: dict[str, Any]) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def state_path(project: Path) -> Path:
-    return project / STATE_DIR / "state.json"
-
-
-def facts_path(project: Path) -> Path:
-    return project / STATE_DIR / "facts.json"
-
-
 def load_facts(project: Path) -> Facts:
     """What the finished phases left, checked against their dataclasses (none yet: empty)."""
-    path = facts_path(project)
+    path = layout.facts_file(project)
     if not path.exists():
         return Facts()
     found = validated(FactsFile, path.read_bytes(), path, REDO)
@@ -160,19 +151,19 @@ def save_facts(project: Path, facts: Facts) -> None:
         for spec in PHASES
         if (value := facts.of(spec)) is not None
     }
-    atomic_write(facts_path(project), json.dumps(found, indent=2, default=str) + "\n")
+    atomic_write(layout.facts_file(project), json.dumps(found, indent=2, default=str) + "\n")
 
 
 def read(project: Path) -> RunState:
     """The state file as written (a fresh state if there is none), checked against the schema."""
-    path = state_path(project)
+    path = layout.state_file(project)
     return RunState.from_json(path.read_bytes(), path) if path.exists() else RunState.fresh()
 
 
 def load(project: Path) -> RunState:
     """The run state, reconciled with the ADRs and the journals on disk."""
     state = read(project)
-    found, on_disk = readable(project), records(project / ADR_DIR)
+    found, on_disk = readable(project), records(layout.adr_dir(project))
     cut, approval = cut_off(project), gate().number
     for number, phase_state in state.phases.items():
         record = found.get(number)
@@ -198,7 +189,8 @@ def load(project: Path) -> RunState:
 
 def readable(project: Path) -> dict[int, Record | str]:
     """Each record on disk parsed, or why it cannot be read (an empty or broken file)."""
-    return {n: read_record(project, path) for n, path in records(project / ADR_DIR).items()}
+    folder = layout.adr_dir(project)
+    return {n: read_record(project, path) for n, path in records(folder).items()}
 
 
 def read_record(project: Path, path: Path) -> Record | str:
@@ -213,19 +205,15 @@ def cut_off(project: Path) -> set[int]:
     """Phases with a change that began and neither finished nor was put back yet."""
     return {
         int(folder.name)
-        for folder in (project / STATE_DIR / SNAPSHOTS).glob("*")
+        for folder in layout.snapshots(project).glob("*")
         if folder.name.isdigit()
-        and (folder / "manifest.json").exists()
-        and not (folder / "finished.json").exists()
+        and (folder / layout.MANIFEST).exists()
+        and not (folder / layout.FINISHED).exists()
     }
 
 
 def save(project: Path, state: RunState) -> Path:
-    return atomic_write(state_path(project), state.to_json())
-
-
-def lock_path(project: Path) -> Path:
-    return project / STATE_DIR / "run.lock"
+    return atomic_write(layout.state_file(project), state.to_json())
 
 
 def _try_lock(handle: int) -> bool:
@@ -244,7 +232,7 @@ def locked(project: Path) -> Iterator[None]:
 
     The lock file is never deleted, so two runs can never race over creating it.
     """
-    lock = lock_path(project)
+    lock = layout.lock_file(project)
     lock.parent.mkdir(parents=True, exist_ok=True)
     handle = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -263,7 +251,7 @@ def locked(project: Path) -> Iterator[None]:
 
 def held(project: Path) -> bool:
     """Whether a live run holds the project's lock now."""
-    lock = lock_path(project)
+    lock = layout.lock_file(project)
     if not lock.exists():
         return False
     handle = os.open(lock, os.O_RDWR)

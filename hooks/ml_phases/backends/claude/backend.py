@@ -17,7 +17,7 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ... import adr, phases
+from ... import adr, layout, phases
 from ...adr import Option
 from ...changes import Snapshot, project_files
 from ...phases import FIXES_AND_VERIFICATION, MODEL_ARCHITECTURE, Agent, AgentFacts, Phase
@@ -67,7 +67,7 @@ class ClaudeBackend:
         if put_back:
             merged.bad.append(f"a command changed files no agent wrote: put back {put_back}")
         _account(merged, runs, self.settings.model)
-        shutil.rmtree(_saved_dir(root, spec.number), ignore_errors=True)
+        shutil.rmtree(layout.agent_reports(root, spec.number), ignore_errors=True)
         if ctx.workspace is not None:  # the final tests get what is left of the clock, or 60 s
             timeout = max(limits.remaining(), 60.0)
             ctx.workspace.verify(full=spec in FULL_SUITE_PHASES, timeout=timeout)
@@ -129,7 +129,7 @@ class ClaudeBackend:
     ) -> None:
         root, package = ctx.project.root, ctx.project.package
         key = hashlib.sha256(f"{self.settings.model}\n{inputs}\n{brief}".encode()).hexdigest()
-        saved = _saved_dir(root, spec.number) / f"agent-{index}.json"
+        saved = layout.agent_reports(root, spec.number) / f"agent-{index}.json"
         if not spec.writes_code and _reuse(saved, key, run):
             self.say(f"  {run.name}: reused the report of the interrupted attempt")
             return
@@ -150,7 +150,7 @@ class ClaudeBackend:
                 f"  {run.name}: {failure}; retrying in {seconds:.2f} s"
             ),
         )
-        name = f"phase-{spec.number:02d}/agent-{index}-{agent.role}.jsonl"
+        name = f"agent-{index}-{agent.role}.jsonl"
         converse(
             run,
             messages=messages,
@@ -163,15 +163,11 @@ class ClaudeBackend:
             phase=spec,
             excluded=frozenset(ctx.excluded),
             limits=limits,
-            transcript=Transcript(root / ".ml-flow" / "transcripts" / name),
+            transcript=Transcript(layout.transcript(root, spec.number, name)),
         )
         if not spec.writes_code:
-            adr.atomic_write(saved, json.dumps({"key": key, "report": run.report.model_dump()}))
+            layout.atomic_write(saved, json.dumps({"key": key, "report": run.report.model_dump()}))
         self.say(f"  {run.name}: done in {run.turns} turns, ${run.cost_usd:.4f}")
-
-
-def _saved_dir(root: Path, number: int) -> Path:
-    return root / ".ml-flow" / "reports" / f"phase-{number:02d}"
 
 
 def _reuse(saved: Path, key: str, run: AgentRun) -> bool:
@@ -187,10 +183,10 @@ def _reuse(saved: Path, key: str, run: AgentRun) -> bool:
 
 
 def _accepted_records(root: Path) -> frozenset[str]:
-    folder = root / "docs" / "adr"
+    folder = layout.adr_dir(root)
     return frozenset(
         path.relative_to(root).as_posix()
-        for path in [*adr.records(folder).values(), folder / "README.md"]
+        for path in [*adr.records(folder).values(), folder / adr.INDEX]
     )
 
 
@@ -201,7 +197,7 @@ def _put_back(root: Path, number: int, guard: Snapshot, written: set[str]) -> st
     added = [p for p in project_files(root) if p not in guard.before]
     guard.before.update(dict.fromkeys(added))  # new files: absent before the phase
     moved = [path for path in guard.changed() if path not in written]
-    keep = root / ".ml-flow" / "put-back" / f"phase-{number:02d}"
+    keep = layout.put_back(root, str(number))  # as the engine's own put-backs are named
     guard.restore(moved, keep=keep)
     if not moved:
         return ""
@@ -210,7 +206,7 @@ def _put_back(root: Path, number: int, guard: Snapshot, written: set[str]) -> st
 
 def _log_usage(root: Path, number: int, runs: list[AgentRun], model: str) -> None:
     """Every agent's tokens and dollars, finished or not, in .ml-flow/usage.jsonl."""
-    path = root / ".ml-flow" / "usage.jsonl"
+    path = layout.usage_log(root)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as file:
         for run in runs:
@@ -240,7 +236,7 @@ def _tokens(usage: Usage) -> str:
 
 def design_gate(ctx: Context) -> Report:
     """The gate: the design of the phases before it, from their records, put to the user."""
-    folder = ctx.project.root / "docs" / "adr"
+    folder = layout.adr_dir(ctx.project.root)
     records = {n: adr.parse(p.read_text(encoding="utf-8")) for n, p in adr.records(folder).items()}
     picked = MODEL_ARCHITECTURE.number
     model = records.get(picked)

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from ...adr import records
+from ...layout import adr_dir
 from ...phases import MODEL_ARCHITECTURE, Agent, Phase
 from ..base import CANDIDATES, Context
 
@@ -118,7 +119,7 @@ def phase_inputs(spec: Phase, ctx: Context) -> str:
 
 
 def _records(root: Path, numbers: tuple[int, ...]) -> list[str]:
-    found = records(root / "docs/adr")
+    found = records(adr_dir(root))
     return [
         f"### {found[n].relative_to(root).as_posix()}\n\n{found[n].read_text(encoding='utf-8')}"
         for n in numbers

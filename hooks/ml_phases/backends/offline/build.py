@@ -22,6 +22,7 @@ import yaml
 from ... import phases
 from ...adr import Option, records, table
 from ...changes import Workspace
+from ...layout import SMOKE, adr_dir
 from ...phases import IntegrationFacts, ModelImplementationFacts, TrainingImplementationFacts
 from ...project import TestRun
 from ..base import CANDIDATES, Context, Report
@@ -29,7 +30,6 @@ from .common import fmt
 
 FILES = Path(__file__).with_name("files")
 EXPERIMENT = "configs/experiment.yaml"
-SMOKE = ".ml-flow/smoke"  # short runs stay out of outputs/ and the user's tracking store
 
 
 def workspace(ctx: Context) -> Workspace:
@@ -97,9 +97,10 @@ def experiment_config(
 
 
 def gate_adr(ctx: Context) -> str:
-    number = phases.gate().number
-    path = records(ctx.project.root / "docs/adr").get(number)
-    return f"docs/adr/{path.name}" if path else f"ADR {number:04d}"
+    """The gate's record, as the experiment config and its test cite it."""
+    root, number = ctx.project.root, phases.gate().number
+    path = records(adr_dir(root)).get(number)
+    return path.relative_to(root).as_posix() if path else f"ADR {number:04d}"
 
 
 def model_implementation(ctx: Context) -> Report:

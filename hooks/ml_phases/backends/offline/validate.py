@@ -17,6 +17,7 @@ from typing import Any
 
 from ... import phases, review
 from ...adr import Option, parse, records, table
+from ...layout import adr_dir
 from ...phases import FixesAndVerificationFacts, QualityReviewFacts, SummaryFacts
 from ...project import ToolError
 from ..base import CANDIDATES, Context, Report
@@ -226,7 +227,7 @@ def epochs(summary: dict[str, Any]) -> str:
 
 def summary(ctx: Context) -> Report:
     root = ctx.project.root
-    paths = records(root / "docs/adr")
+    paths = records(adr_dir(root))
     decisions = {n: (parse(p.read_text(encoding="utf-8")), p.name) for n, p in paths.items()}
     done = ctx.facts.fixes_and_verification
     card = model_card(ctx, decisions)
