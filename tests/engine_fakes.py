@@ -43,6 +43,7 @@ DEFAULT_CONFIG = {
     "model": {"name": "mlp", "mlp": {"hidden": [128, 128], "dropout": 0.1}},
     "loss": {"class_weights": "none"},
     "train": {"epochs": 60, "batch_size": 256},
+    "tracking": {"backend": "mlflow", "experiment": "churn", "uri": None},
 }
 PROFILE = {
     "rows": 200,

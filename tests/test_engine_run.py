@@ -202,3 +202,20 @@ def test_no_qualifying_candidate_is_an_error() -> None:
 def test_dummy_baselines(metric: str, expected: float) -> None:
     value = dummy_baseline(metric, PROFILE["target"], 200)
     assert value == pytest.approx(expected)
+
+
+def test_the_infrastructure_design_names_the_tracker_the_project_s_config_holds(
+    project: dict,
+) -> None:
+    """The config is the truth for what it holds: a user's edit wins over the answers."""
+    config = project["root"] / "configs/default.yaml"
+    edited = yaml.safe_load(config.read_text())
+    edited["tracking"]["backend"] = "wandb"  # the answers still say mlflow
+    config.write_text(yaml.safe_dump(edited, sort_keys=False))
+    engine.run(project["root"])
+    records = adr.records(project["root"] / "docs/adr")
+    design = adr.parse(records[5].read_text())
+    assert "tracking: wandb" in design.drivers
+    assert any(line.startswith("wandb tracking") for line in design.good)
+    assert "mlflow" not in records[5].read_text()
+    assert "in-memory training with wandb tracking" in gate(project["root"]).context

@@ -3,6 +3,7 @@ report it ends with."""
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -14,6 +15,13 @@ from ..project import Project
 # The three candidates a design phase weighs, and the project's model that implements each.
 CANDIDATES = {"baseline": "linear", "sota": "mlp", "pragmatic": "gbm"}
 TOKEN_KINDS = ("input", "output", "cache_write", "cache_read")
+# The answers about the data (a capsule may change them), and the config key each one sets.
+DATA_KEYS = {
+    "data_source": "data.source",
+    "target": "data.target",
+    "task_type": "task",
+    "primary_metric": "primary_metric",
+}
 
 
 class PhaseIncomplete(RuntimeError):
@@ -37,15 +45,31 @@ class Context:
     def metric(self) -> str:
         return str(self.answers["primary_metric"])
 
+    def data_answers(self) -> dict[str, str]:
+        """The data answers (a capsule may change them), by the config key each one sets."""
+        answers = self.answers
+        return {key: str(answers[name]) for name, key in DATA_KEYS.items() if name in answers}
+
     def overrides(self) -> list[str]:
-        """The data answers (a capsule may change them) as config overrides."""
-        keys = {
-            "data_source": "data.source",
-            "target": "data.target",
-            "task_type": "task",
-            "primary_metric": "primary_metric",
-        }
-        return [f"{key}={self.answers[name]}" for name, key in keys.items() if name in self.answers]
+        """The data answers as the overrides every project command the engine runs is given."""
+        return [f"{key}={value}" for key, value in self.data_answers().items()]
+
+    def config(self) -> dict[str, Any]:
+        """The project's config as its commands run it: configs/default.yaml as the user keeps
+        it, with the data answers applied. The truth for everything it holds."""
+        return with_keys(self.project.config(), self.data_answers())
+
+
+def with_keys(raw: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a config with dotted keys (`data.target`) set to new values."""
+    changed = copy.deepcopy(raw)
+    for key, value in changes.items():
+        *sections, name = key.split(".")
+        node = changed
+        for section in sections:
+            node = node.setdefault(section, {})
+        node[name] = value
+    return changed
 
 
 @dataclass(kw_only=True)

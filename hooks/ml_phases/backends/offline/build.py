@@ -9,7 +9,6 @@ only if the tests its change can affect pass.
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 import time
@@ -25,7 +24,7 @@ from ...changes import Workspace
 from ...layout import SMOKE, adr_dir
 from ...phases import IntegrationFacts, ModelImplementationFacts, TrainingImplementationFacts
 from ...project import TestRun
-from ..base import CANDIDATES, Context, Report
+from ..base import CANDIDATES, Context, Report, with_keys
 from .common import fmt
 
 FILES = Path(__file__).with_name("files")
@@ -62,9 +61,8 @@ def design_changes(ctx: Context, default: dict[str, Any]) -> dict[str, Any]:
     """The config keys the approved design sets in the default config, with their values."""
     risks, pipeline = ctx.facts.risk_assessment, ctx.facts.infrastructure_design
     # The data answers (a capsule may have changed them), where they differ from the defaults.
-    answered = dict(override.split("=", 1) for override in ctx.overrides())
     changes: dict[str, Any] = {
-        key: value for key, value in answered.items() if str(_get(default, key)) != value
+        key: value for key, value in ctx.data_answers().items() if str(_get(default, key)) != value
     }
     changes["model.name"] = CANDIDATES[ctx.approved or ctx.facts.model_architecture.chosen]
     if risks.split_column:
@@ -79,13 +77,7 @@ def design_changes(ctx: Context, default: dict[str, Any]) -> dict[str, Any]:
 def experiment_config(
     default: dict[str, Any], changes: dict[str, Any], gate: str, package: str
 ) -> str:
-    raw = copy.deepcopy(default)
-    for key, value in changes.items():
-        *sections, name = key.split(".")
-        node = raw
-        for section in sections:
-            node = node.setdefault(section, {})
-        node[name] = value
+    raw = with_keys(default, changes)
     listed = "\n".join(f"#   {key}: {value}" for key, value in changes.items())
     header = (
         f"# The approved design ({gate}): configs/default.yaml with these keys changed:\n"

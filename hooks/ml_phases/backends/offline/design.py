@@ -408,12 +408,12 @@ def machine_memory_mb() -> float | None:
 
 
 def infrastructure_design(ctx: Context) -> Report:
-    answers, profile, risks = ctx.answers, ctx.facts.data_architecture, ctx.facts.risk_assessment
-    tracking = answers.get("tracking", "mlflow")
+    profile, risks = ctx.facts.data_architecture, ctx.facts.risk_assessment
+    default = ctx.config()
+    tracking = default["tracking"]["backend"]
     rows = profile.rows
     width = profile.numeric * 2 + profile.categorical * 32  # values + missing flags, one-hot
     memory_mb = rows * width * 4 / 2**20
-    default = ctx.project.config()
     train_rows = int(rows * (1 - default["data"]["test_size"] - default["data"]["val_size"]))
     batch = batch_size(train_rows, default["train"]["batch_size"])
     units = width + sum(default["model"]["mlp"]["hidden"])
