@@ -477,7 +477,11 @@ def infrastructure_design(ctx: Context) -> Report:
                 "streaming loader",
                 "DataLoader over files",
                 ["scales past memory"],
-                ["0.33-0.78x the throughput on these machines (measured in DESIGN.md)"],
+                [
+                    "batches are collated row by row, slower than slicing tensors"
+                    " (`benchmarks/bench_train.py` compares the project's loop with a"
+                    " DataLoader-fed one, PyTorch Lightning's, when Lightning is installed)"
+                ],
             ),
         ],
         chosen="in-memory tensors",
