@@ -11,17 +11,20 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ml_phases.backends.base import CANDIDATES, PhaseIncomplete
+from engine_fakes import CATALOGUE
+from ml_phases.backends.base import PhaseIncomplete
 from ml_phases.backends.claude import api, report
 from ml_phases.backends.claude.limits import Budget, Limits
 from ml_phases.backends.claude.pricing import PRICES, UnknownModel, Usage, price
 from ml_phases.backends.claude.sandbox import Refused, Sandbox, clip, redact
 from ml_phases.backends.claude.settings import Flags, Settings
 from ml_phases.backends.claude.tools import Toolbox, definitions
-from ml_phases.phases import MODEL_ARCHITECTURE, PROBLEM_ANALYSIS, Phase
-from ml_phases.project import Project
+from ml_phases.phases import CANDIDATE_ROLES, MODEL_ARCHITECTURE, PROBLEM_ANALYSIS, Phase
+from ml_phases.project import Project, load_catalogue
 
 KEY = "sk-ant-api03-sandbox-0123456789"
+# Each role's model, as a generated project's catalogue says.
+CANDIDATES = {role: model for model, role in load_catalogue(CATALOGUE).MODELS.items()}
 
 
 @pytest.fixture
@@ -268,21 +271,24 @@ def _raw(**fields: object) -> dict:
 )
 def test_invalid_reports_name_each_problem(raw: object, spec: Phase, problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
-        report.validate(raw, spec)
+        report.validate(raw, spec, CANDIDATES)
 
 
 def test_a_rejected_candidate_cannot_be_chosen_again() -> None:
     with pytest.raises(ValueError, match="rejected baseline"):
-        report.validate(_raw(), MODEL_ARCHITECTURE, frozenset({"baseline"}))
-    chosen = report.validate(_raw(chosen="sota"), MODEL_ARCHITECTURE, frozenset({"baseline"}))
+        report.validate(_raw(), MODEL_ARCHITECTURE, CANDIDATES, frozenset({"baseline"}))
+    rejected = frozenset({"baseline"})
+    chosen = report.validate(_raw(chosen="sota"), MODEL_ARCHITECTURE, CANDIDATES, rejected)
     assert chosen.chosen == "sota"
 
 
 def test_merge_takes_the_majority_choice_and_joins_the_rest() -> None:
     found = [_finding(90), _finding(50)]
-    a = report.validate(_raw(good=["simple"], findings=found), PROBLEM_ANALYSIS)
-    b = report.validate(_raw(chosen="sota", good=["simple", "accurate"]), PROBLEM_ANALYSIS)
-    c = report.validate(_raw(chosen="sota", because="best score"), PROBLEM_ANALYSIS)
+    a = report.validate(_raw(good=["simple"], findings=found), PROBLEM_ANALYSIS, CANDIDATES)
+    b = report.validate(
+        _raw(chosen="sota", good=["simple", "accurate"]), PROBLEM_ANALYSIS, CANDIDATES
+    )
+    c = report.validate(_raw(chosen="sota", because="best score"), PROBLEM_ANALYSIS, CANDIDATES)
     merged = report.merge([("agent a", a), ("agent b", b), ("agent c", c)])
     assert merged.chosen == "sota"
     assert merged.because == "agent b: fast agent c: best score"
@@ -316,7 +322,7 @@ def test_usage_is_priced_from_the_one_table() -> None:
     )
     with pytest.raises(UnknownModel, match="no price"):
         price("claude-unknown-1")
-    assert set(CANDIDATES) == {"baseline", "sota", "pragmatic"}
+    assert set(CANDIDATE_ROLES) == {"baseline", "sota", "pragmatic"}
 
 
 @pytest.mark.parametrize(

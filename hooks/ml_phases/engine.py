@@ -24,12 +24,22 @@ from typing import Any
 
 from . import adr, layout
 from . import state as run_state
-from .backends.base import CANDIDATES, Backend, Context, PhaseIncomplete, Report
+from .backends.base import Backend, Context, PhaseIncomplete, Report
 from .backends.claude.settings import Flags, Settings
 from .backends.offline.backend import OfflineBackend
 from .capsule import load_capsule
 from .changes import PhaseFailed, Snapshot, Workspace, commit, uncommitted
-from .phases import PHASES, AgentFacts, Facts, Phase, gate, phase, redone_on_reject, span
+from .phases import (
+    CANDIDATE_ROLES,
+    PHASES,
+    AgentFacts,
+    Facts,
+    Phase,
+    gate,
+    phase,
+    redone_on_reject,
+    span,
+)
 from .project import Project, end_leftovers
 
 BACKENDS = ("offline", "claude")
@@ -249,7 +259,7 @@ class PhaseRun:
         self.say(
             f"Design approval needed: the proposed design is in {current.adr}.\n"
             "Next: ml-phases approve            (the recommended candidate)\n"
-            f"      ml-phases approve --option X (X one of {', '.join(CANDIDATES)})\n"
+            f"      ml-phases approve --option X (X one of {', '.join(CANDIDATE_ROLES)})\n"
             f'      ml-phases reject --reason "…" (phases {redone()} again, with your reason)'
         )
         return "gate"
@@ -370,7 +380,7 @@ def run(
         state = run_state.load(root)
         capsule = capsule or state.capsule
         if capsule:
-            answers |= load_capsule(root, capsule)
+            answers |= load_capsule(project, capsule)
             say(f"Loaded capsule: {capsule}")
             state.capsule = capsule
         if redo is not None:
@@ -406,8 +416,8 @@ def approve(root: Path, option: str | None = None, say: Callable[[str], None] = 
         recover(root, say)
         record = _proposed(root)
         chosen = option or record.chosen
-        if chosen not in CANDIDATES:
-            raise EngineError(f"option '{chosen}' is not one of {', '.join(CANDIDATES)}")
+        if chosen not in CANDIDATE_ROLES:
+            raise EngineError(f"option '{chosen}' is not one of {', '.join(CANDIDATE_ROLES)}")
         because = (
             "the user approved the recommended design."
             if chosen == record.chosen

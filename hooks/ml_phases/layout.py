@@ -1,7 +1,8 @@
 """Where the engine keeps things in a generated project, each path named once here, and the one
 way it writes a file: atomically.
 
-In the project: docs/adr/ (the records and their README.md index) and .phase0/capsules/.
+In the project: docs/adr/ (the records and their README.md index), .phase0/capsules/, and
+src/<pkg>/catalogue.py (the tasks, metrics and models the project offers).
 The engine's own folder, .ml-flow/ (the project's git ignores it):
 
     state.json, facts.json   which phases are done; what they left for later ones (state.py)
@@ -41,6 +42,10 @@ def adr_dir(root: Path) -> Path:
 
 def capsule_file(root: Path, slug: str) -> Path:
     return root / CAPSULES / slug / "capsule.yaml"
+
+
+def catalogue_file(root: Path, package: str) -> Path:
+    return root / "src" / package / "catalogue.py"
 
 
 def state_file(root: Path) -> Path:

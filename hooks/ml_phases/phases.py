@@ -29,6 +29,9 @@ READ_ONLY_ROLES: frozenset[str] = frozenset(
     {"ml-explorer", "ml-architect", "data-scientist", "ml-reviewer", "ml-writer"}
 )
 META_PHASES = ("Discovery", "Design", "Implementation", "Validation")
+# The parts of the three candidates a design weighs; the project's catalogue says which of its
+# models plays each.
+CANDIDATE_ROLES = ("baseline", "sota", "pragmatic")
 
 
 @dataclass(frozen=True)

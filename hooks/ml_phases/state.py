@@ -32,13 +32,12 @@ from pydantic import (
 
 from . import layout
 from .adr import Record, RecordError, parse, records
-from .backends.base import CANDIDATES
 from .layout import atomic_write
-from .phases import PHASES, AgentFacts, Facts, Phase, gate
+from .phases import CANDIDATE_ROLES, PHASES, AgentFacts, Facts, Phase, gate
 
 VERSION = 1
 PhaseStatus = Literal["pending", "running", "done", "failed", "incomplete", "awaiting_approval"]
-Candidate = Literal[tuple(CANDIDATES)]  # type: ignore[valid-type]
+Candidate = Literal[CANDIDATE_ROLES]  # type: ignore[valid-type]
 MOVE_AWAY = "move it away to start the phases afresh (the ADRs in docs/adr are kept)"
 REDO = "move it away and redo the phases (`ml-phases run --redo N`)"
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -25,6 +26,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT / "hooks"), str(ROOT / "tests")]
 
+from engine_fakes import CATALOGUE  # noqa: E402
 from fake_anthropic import FakeAPI, focus_key, report, serve, tool_use  # noqa: E402
 from ml_phases.backends.base import Context  # noqa: E402
 from ml_phases.backends.claude.backend import ClaudeBackend  # noqa: E402
@@ -39,6 +41,7 @@ def project(folder: Path) -> Project:
     (folder / "docs/adr").mkdir(parents=True)
     (folder / "src/demo").mkdir(parents=True)
     (folder / "src/demo/__init__.py").write_text('"""Demo."""\n')
+    shutil.copy(CATALOGUE, folder / "src/demo/catalogue.py")
     (folder / ".copier-answers.yml").write_text(yaml.safe_dump({"package_name": "demo"}))
     return Project.open(folder)
 

@@ -9,11 +9,9 @@ from typing import Any, Protocol
 
 from ..adr import Decision
 from ..changes import Workspace
-from ..phases import Facts, Phase
+from ..phases import CANDIDATE_ROLES, Facts, Phase
 from ..project import Project
 
-# The three candidates a design phase weighs, and the project's model that implements each.
-CANDIDATES = {"baseline": "linear", "sota": "mlp", "pragmatic": "gbm"}
 TOKEN_KINDS = ("input", "output", "cache_write", "cache_read")
 # The answers about the data (a capsule may change them), and the config key each one sets.
 DATA_KEYS = {
@@ -44,6 +42,13 @@ class Context:
     @property
     def metric(self) -> str:
         return str(self.answers["primary_metric"])
+
+    @property
+    def candidates(self) -> dict[str, str]:
+        """The three candidates a design weighs, by role, each the project's model that plays
+        it (as its catalogue says)."""
+        plays = {role: model for model, role in self.project.catalogue.MODELS.items()}
+        return {role: plays[role] for role in CANDIDATE_ROLES}
 
     def data_answers(self) -> dict[str, str]:
         """The data answers (a capsule may change them), by the config key each one sets."""

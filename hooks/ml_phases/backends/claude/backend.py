@@ -21,7 +21,7 @@ from ... import adr, layout, phases
 from ...adr import Option
 from ...changes import Snapshot, project_files
 from ...phases import FIXES_AND_VERIFICATION, MODEL_ARCHITECTURE, Agent, AgentFacts, Phase
-from ..base import CANDIDATES, TOKEN_KINDS, BackendError, Context, PhaseIncomplete, Report
+from ..base import TOKEN_KINDS, BackendError, Context, PhaseIncomplete, Report
 from . import api, prompts, report
 from .agent import CACHE, AgentRun, Transcript, converse
 from .limits import Budget, Limits
@@ -160,8 +160,7 @@ class ClaudeBackend:
             tools=definitions(package),
             task=brief,
             toolbox=Toolbox(sandbox, limits.remaining, run.written),
-            phase=spec,
-            excluded=frozenset(ctx.excluded),
+            check=lambda raw: report.validate(raw, spec, ctx.candidates, frozenset(ctx.excluded)),
             limits=limits,
             transcript=Transcript(layout.transcript(root, spec.number, name)),
         )
@@ -240,7 +239,8 @@ def design_gate(ctx: Context) -> Report:
     records = {n: adr.parse(p.read_text(encoding="utf-8")) for n, p in adr.records(folder).items()}
     picked = MODEL_ARCHITECTURE.number
     model = records.get(picked)
-    if model is None or model.chosen not in CANDIDATES:
+    candidates = ctx.candidates
+    if model is None or model.chosen not in candidates:
         raise BackendError(
             f"the design gate needs phase {picked}'s record with a candidate; redo phase {picked}"
         )
@@ -253,7 +253,7 @@ def design_gate(ctx: Context) -> Report:
             + (assessed[name].pros if name in assessed else []),
             assessed[name].cons if name in assessed else [],
         )
-        for name, model_name in CANDIDATES.items()
+        for name, model_name in candidates.items()
         if name not in ctx.excluded or name == model.chosen
     ]
     design = phases.gate().inputs
@@ -264,7 +264,7 @@ def design_gate(ctx: Context) -> Report:
         if n in design
     )
     return Report(
-        title=f"Design approval: {model.chosen} ({CANDIDATES[model.chosen]})",
+        title=f"Design approval: {model.chosen} ({candidates[model.chosen]})",
         context=(
             f"The design of phases {phases.span(design)}, by the Claude agents:\n\n{summary}\n\n"
             "Approve with `ml-phases approve` (or `--option baseline|sota|pragmatic`), or reject"

@@ -15,7 +15,7 @@ import yaml
 from ...adr import records
 from ...layout import adr_dir
 from ...phases import MODEL_ARCHITECTURE, Agent, Phase
-from ..base import CANDIDATES, Context
+from ..base import Context
 
 COMMON = """\
 You are one agent in a twelve-phase workflow that designs and builds a machine-learning project.
@@ -102,7 +102,7 @@ def phase_inputs(spec: Phase, ctx: Context) -> str:
         "```yaml\n" + yaml.safe_dump(answers, sort_keys=True).strip() + "\n```",
         "## Candidates\n"
         + "\n".join(
-            f"- {name}: the project's `{model}` model" for name, model in CANDIDATES.items()
+            f"- {name}: the project's `{model}` model" for name, model in ctx.candidates.items()
         )
         + (f"\nApproved at the gate: {ctx.approved}" if ctx.approved else ""),
     ]

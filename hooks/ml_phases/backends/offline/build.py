@@ -24,7 +24,7 @@ from ...changes import Workspace
 from ...layout import SMOKE, adr_dir
 from ...phases import IntegrationFacts, ModelImplementationFacts, TrainingImplementationFacts
 from ...project import TestRun
-from ..base import CANDIDATES, Context, Report, with_keys
+from ..base import Context, Report, with_keys
 from .common import fmt
 
 FILES = Path(__file__).with_name("files")
@@ -64,7 +64,7 @@ def design_changes(ctx: Context, default: dict[str, Any]) -> dict[str, Any]:
     changes: dict[str, Any] = {
         key: value for key, value in ctx.data_answers().items() if str(_get(default, key)) != value
     }
-    changes["model.name"] = CANDIDATES[ctx.approved or ctx.facts.model_architecture.chosen]
+    changes["model.name"] = ctx.candidates[ctx.approved or ctx.facts.model_architecture.chosen]
     if risks.split_column:
         changes["data.time_column"] = risks.split_column
     if "imbalance" in risks.kinds:

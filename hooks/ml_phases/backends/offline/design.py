@@ -21,12 +21,16 @@ from ...phases import (
     ProblemAnalysisFacts,
     RiskAssessmentFacts,
 )
-from ..base import CANDIDATES, Context, Report
+from ..base import Context, Report
 from . import tradeoffs
 from .common import fmt, limit
 
 SIMPLICITY = ("baseline", "pragmatic", "sota")  # ties go to the earlier one
-# What each primary metric does not see: the price of choosing it.
+# The metrics of the catalogue a problem analysis weighs against the one the answers name, when
+# they score the same task (phase 11 reports every metric of the task beside it).
+WEIGHED = frozenset({"roc_auc", "pr_auc", "accuracy", "rmse", "mae", "r2"})
+# What each primary metric does not see: the price of choosing it (one for each metric of the
+# project's catalogue).
 BLIND_SPOTS = {
     "roc_auc": "ranks rows: it ignores calibration and the decision threshold",
     "pr_auc": "looks at the positive class only",
@@ -52,22 +56,28 @@ def dummy_baseline(metric: str, target: dict[str, Any], rows: int) -> float | No
 
     None where the profile does not determine it (MAE needs the deviations themselves).
     """
-    if "classes" in target:
-        counts = target["classes"]
-        total = sum(counts.values())
-        shares = [counts[label] / total for label in sorted(counts, key=_label_order)]
-        binary = len(shares) == 2
-        positive = shares[-1] if binary else None  # the project scores the last class
-        return {
-            "roc_auc": 0.5,
-            "pr_auc": positive if binary else sum(shares) / len(shares),
-            "accuracy": max(shares),
-            # The prior predicts the majority class for every row.
-            "f1": (2 * positive / (1 + positive) if positive > 0.5 else 0.0) if binary else None,
-            "log_loss": -sum(share * math.log(share) for share in shares if share > 0),
-        }[metric]
-    std_population = target["std"] * math.sqrt((rows - 1) / rows)
-    return {"rmse": std_population, "mae": None, "r2": 0.0}[metric]
+    return prior_scores(target, rows)[metric]
+
+
+def prior_scores(target: dict[str, Any], rows: int) -> dict[str, float | None]:
+    """Every metric of the target's task (one for each in the project's catalogue), scored on
+    predicting the training distribution: the class shares, or the mean."""
+    if "classes" not in target:
+        std_population = target["std"] * math.sqrt((rows - 1) / rows)
+        return {"rmse": std_population, "mae": None, "r2": 0.0}
+    counts = target["classes"]
+    total = sum(counts.values())
+    shares = [counts[label] / total for label in sorted(counts, key=_label_order)]
+    binary = len(shares) == 2
+    positive = shares[-1] if binary else None  # the project scores the last class
+    return {
+        "roc_auc": 0.5,
+        "pr_auc": positive if binary else sum(shares) / len(shares),
+        "accuracy": max(shares),
+        # The prior predicts the majority class for every row.
+        "f1": (2 * positive / (1 + positive) if positive > 0.5 else 0.0) if binary else None,
+        "log_loss": -sum(share * math.log(share) for share in shares if share > 0),
+    }
 
 
 def problem_analysis(ctx: Context) -> Report:
@@ -82,15 +92,9 @@ def problem_analysis(ctx: Context) -> Report:
         limit("model size", answers.get("max_model_mb"), "MB"),
         f"interpretability: {answers.get('interpretability', 'preferred')}",
     ]
-    alternatives = [
-        m
-        for m in (
-            ("roc_auc", "pr_auc", "accuracy")
-            if "classes" in profile["target"]
-            else ("rmse", "mae", "r2")
-        )
-        if m != metric
-    ]
+    catalogue = ctx.project.catalogue
+    scored = catalogue.task_metrics(catalogue.METRICS[metric][0])  # the task it scores
+    alternatives = [m for m in scored if m in WEIGHED and m != metric]
     loaded = f"Loaded capsule: {ctx.capsule}\n\n" if ctx.capsule else ""
     return Report(
         title=f"Problem analysis: {answers['task_type']} of {answers['target']}",
@@ -265,8 +269,10 @@ def _eligible(ctx: Context, result: dict[str, Any]) -> str | None:
     """Why a candidate breaks a constraint, or None if it meets them all."""
     answers = ctx.answers
     latency, size = answers.get("max_latency_ms") or 0, answers.get("max_model_mb") or 0
-    if answers.get("interpretability") == "required" and result["model"] != "linear":
-        return "interpretability is required and only the linear model is directly readable"
+    readable = [model for model, (yes, _) in tradeoffs.READABLE.items() if yes]
+    if answers.get("interpretability") == "required" and result["model"] not in readable:
+        only = " or ".join(readable)
+        return f"interpretability is required and only the {only} model is directly readable"
     if latency and result["latency_ms_single_row"] > latency:
         return f"one prediction takes {fmt(result['latency_ms_single_row'], 2)} ms > {latency} ms"
     if size and result["size_kb"] / 1024 > size:
@@ -283,7 +289,7 @@ def choose(ctx: Context, bakeoff: dict[str, Any], excluded: set[str]) -> tuple[s
     """
     results = {
         name: r
-        for name, model in CANDIDATES.items()
+        for name, model in ctx.candidates.items()
         for r in bakeoff["results"]
         if r["model"] == model
     }
@@ -316,14 +322,14 @@ def trade(ctx: Context, field: tradeoffs.Field, chosen: str, excluded: set[str])
     )
     if problem:
         return f"a model that qualifies ({top}: {problem})"
-    readable = " a person can read" if tradeoffs.READABLE[CANDIDATES[chosen]][0] else ""
+    readable = " a person can read" if tradeoffs.READABLE[ctx.candidates[chosen]][0] else ""
     return f"a simpler model{readable}, as interpretability is preferred"
 
 
 def candidate_options(ctx: Context, field: tradeoffs.Field, excluded: set[str]) -> list[Option]:
     """The three candidates as options, each with its measured pros and cons."""
     options = []
-    for name, model in CANDIDATES.items():
+    for name, model in ctx.candidates.items():
         r = field.results[name]
         pros, cons = tradeoffs.assess(field, name)
         problem = _eligible(ctx, r) or ("rejected at the design gate" if name in excluded else None)
@@ -339,7 +345,8 @@ def model_architecture(ctx: Context) -> Report:
     bakeoff = ctx.project.cli("bakeoff", *ctx.overrides())
     excluded = ctx.excluded
     chosen, rule = choose(ctx, bakeoff, excluded)
-    field = tradeoffs.Field.of(bakeoff, ctx.facts.problem_analysis.baseline)
+    candidates = ctx.candidates
+    field = tradeoffs.Field.of(bakeoff, ctx.facts.problem_analysis.baseline, candidates)
     results = table(
         (
             "candidate",
@@ -358,14 +365,14 @@ def model_architecture(ctx: Context) -> Report:
                 f"{r['latency_ms_single_row']:.2f}",
                 f"{r['size_kb']:.1f}",
             )
-            for name, model in CANDIDATES.items()
+            for name, model in candidates.items()
             for r in [field.results[name]]
         ],
     )
     good, bad = tradeoffs.given_up(field, chosen, trade(ctx, field, chosen, excluded))
     inputs = "\n\n".join(f"Rejected before: {reason}" for reason in ctx.rejections)
     return Report(
-        title=f"Model architecture: {chosen} ({CANDIDATES[chosen]})",
+        title=f"Model architecture: {chosen} ({candidates[chosen]})",
         context=(
             f"Three candidates cross-validated with {bakeoff['folds']} folds on"
             f" {bakeoff['rows']} non-test rows by `bakeoff`:\n\n{results}"
@@ -388,7 +395,7 @@ def model_architecture(ctx: Context) -> Report:
         " the best mean; with interpretability preferred, take the simplest candidate within one"
         " standard deviation of the best. Each option's pros and cons compare it with the best"
         " candidate on that measure.",
-        facts=ModelArchitectureFacts(chosen=chosen, model=CANDIDATES[chosen], bakeoff=bakeoff),
+        facts=ModelArchitectureFacts(chosen=chosen, model=candidates[chosen], bakeoff=bakeoff),
     )
 
 
@@ -513,7 +520,7 @@ def design_approval(ctx: Context) -> Report:
     facts = ctx.facts
     model, pipeline = facts.model_architecture, facts.infrastructure_design
     baseline = facts.problem_analysis.baseline
-    field = tradeoffs.Field.of(model.bakeoff, baseline)
+    field = tradeoffs.Field.of(model.bakeoff, baseline, ctx.candidates)
     options = candidate_options(ctx, field, ctx.excluded)
     for option in options:
         if option.name == model.chosen:

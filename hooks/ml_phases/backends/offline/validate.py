@@ -20,7 +20,7 @@ from ...adr import Option, parse, records, table
 from ...layout import adr_dir
 from ...phases import FixesAndVerificationFacts, QualityReviewFacts, SummaryFacts
 from ...project import ToolError
-from ..base import CANDIDATES, Context, Report
+from ..base import Context, Report
 from .build import EXPERIMENT, workspace
 from .common import fmt
 
@@ -243,7 +243,7 @@ def summary(ctx: Context) -> Report:
     )
     steps = next_steps(ctx)
     return Report(
-        title=f"Summary: {approved} ({CANDIDATES[approved]}) for {ctx.answers['target']},"
+        title=f"Summary: {approved} ({ctx.candidates[approved]}) for {ctx.answers['target']},"
         f" {ctx.metric} {fmt(value['value'])}",
         context=(
             f"Goal: {ctx.answers.get('goal') or 'not stated'}\n\n"
@@ -292,7 +292,7 @@ def model_card(ctx: Context, decisions: dict[int, tuple[Any, str]]) -> str:
     evaluation, trained = done.evaluation, done.train
     approved = ctx.approved or facts.model_architecture.chosen
     bakeoff = {r["model"]: r for r in facts.model_architecture.bakeoff["results"]}
-    chosen = bakeoff[CANDIDATES[approved]]
+    chosen = bakeoff[ctx.candidates[approved]]
     level = f"{evaluation['confidence']:.0%}"
     verdict = "beats" if done.accepted else "does not clearly beat"
     latency = chosen["latency_ms_single_row"]
