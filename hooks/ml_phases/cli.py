@@ -34,7 +34,7 @@ from .backends.claude.settings import (
     Flags,
 )
 from .capsule import CapsuleError
-from .phases import PHASES
+from .phases import PHASES, redone_on_reject, span
 from .project import ToolError
 
 ERRORS = (
@@ -91,7 +91,7 @@ def parser() -> argparse.ArgumentParser:
     show.add_argument("--json", action="store_true", help="print JSON")
     approve = commands.add_parser("approve", help="approve the proposed design")
     approve.add_argument("--option", help="approve another candidate: baseline | sota | pragmatic")
-    redone = f"phases {engine.redone()}"
+    redone = f"phases {span(redone_on_reject())}"
     reject = commands.add_parser("reject", help=f"reject the proposed design (redo {redone})")
     reject.add_argument("--reason", required=True, help=f"why; it becomes input to {redone}")
     return top
@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"Approved: {chosen}. Next: ml-phases run")
         else:
             refused = engine.reject(root, args.reason, say)
-            again = f"phases {engine.redone()} again, then the gate"
+            again = f"phases {span(redone_on_reject())} again, then the gate"
             print(f"Rejected: {refused}. Next: ml-phases run ({again})")
     except ERRORS as exc:
         print(f"ml-phases: error: {redact(str(exc))}", file=sys.stderr)

@@ -5,8 +5,8 @@ A phase writes its facts, then its ADR (last), then is committed. Every change t
 .ml-flow/snapshots/ first, a `finished.json` marks it whole, then it is committed. The next run,
 under the OS lock, commits a finished change a kill left uncommitted and puts back an unfinished
 one (keeping whatever it overwrites under .ml-flow/put-back/), so a phase that counts as done is
-always committed and a redo cut off mid-way leaves the old phase as it was. The gate (phase 6)
-writes a *proposed* ADR and stops the run until `approve` (optionally another candidate) or
+always committed and a redo cut off mid-way leaves the old phase as it was. The gate writes a
+*proposed* ADR and stops the run until `approve` (optionally another candidate) or
 `reject --reason` (the design phases before the gate again, with the reason as input).
 """
 
@@ -256,11 +256,12 @@ class PhaseRun:
         current.status = "awaiting_approval"
         current.adr = relative(self.root, adr.records(layout.adr_dir(self.root))[spec.number])
         run_state.save(self.root, self.state)
+        redone = span(redone_on_reject())
         self.say(
             f"Design approval needed: the proposed design is in {current.adr}.\n"
             "Next: ml-phases approve            (the recommended candidate)\n"
             f"      ml-phases approve --option X (X one of {', '.join(CANDIDATE_ROLES)})\n"
-            f'      ml-phases reject --reason "…" (phases {redone()} again, with your reason)'
+            f'      ml-phases reject --reason "…" (phases {redone} again, with your reason)'
         )
         return "gate"
 
@@ -392,11 +393,6 @@ def run(
             if ended:
                 return ended
         return "done"
-
-
-def redone() -> str:
-    """'4-5': the phases a rejection redoes, as messages name them."""
-    return span([spec.number for spec in redone_on_reject()])
 
 
 def _proposed(root: Path) -> adr.Record:

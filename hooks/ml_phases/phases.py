@@ -522,6 +522,11 @@ def gate() -> Phase:
     return next(spec for spec in PHASES if spec.gate)
 
 
+def designed() -> tuple[Phase, ...]:
+    """The design the gate puts to the user: every phase before it."""
+    return PHASES[: PHASES.index(gate())]
+
+
 def redone_on_reject() -> tuple[Phase, ...]:
     """The phases a rejection at the gate sends back to, in order (the gate comes after them).
 
@@ -529,15 +534,16 @@ def redone_on_reject() -> tuple[Phase, ...]:
     in the gate's meta-phase. What Discovery found about the problem and the data stands; what
     was designed on it is designed again, with the user's reason as input.
     """
-    approval, redone = gate(), ()
-    for spec in PHASES[: PHASES.index(approval)]:
-        redone = (*redone, spec) if spec.meta == approval.meta else ()
+    redone: tuple[Phase, ...] = ()
+    for spec in designed():
+        redone = (*redone, spec) if spec.meta == gate().meta else ()
     return redone
 
 
-def span(numbers: Sequence[int]) -> str:
-    """'4-5': a run of phase numbers as messages name it."""
-    return f"{numbers[0]}-{numbers[-1]}" if len(numbers) > 1 else str(numbers[0])
+def span(specs: Sequence[Phase]) -> str:
+    """'4-5': a run of phases as messages name it."""
+    first, last = specs[0].number, specs[-1].number
+    return f"{first}-{last}" if last > first else str(first)
 
 
 def check_specs(phases: tuple[Phase, ...] = PHASES) -> list[str]:

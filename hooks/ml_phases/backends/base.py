@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from ..adr import Decision
 from ..changes import Workspace
-from ..phases import CANDIDATE_ROLES, Facts, Phase
+from ..phases import CANDIDATE_ROLES, Facts, Phase, redone_on_reject, span
 from ..project import Project
 
 TOKEN_KINDS = ("input", "output", "cache_write", "cache_read")
@@ -95,6 +95,14 @@ class Backend(Protocol):
     def fill(self, spec: Phase, ctx: Context) -> Report:
         """Do one phase's work and report what it decided."""
         ...
+
+
+def approval_prompt() -> str:
+    """What the gate's record tells the user to do next (both backends write it)."""
+    return (
+        f"Approve with `ml-phases approve` (or `--option {'|'.join(CANDIDATE_ROLES)}`), or reject"
+        f' with `ml-phases reject --reason "…"` to redo phases {span(redone_on_reject())}.'
+    )
 
 
 class BackendError(RuntimeError):

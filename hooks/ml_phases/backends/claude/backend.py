@@ -21,7 +21,7 @@ from ... import adr, layout, phases
 from ...adr import Option
 from ...changes import Snapshot, project_files
 from ...phases import FIXES_AND_VERIFICATION, MODEL_ARCHITECTURE, Agent, AgentFacts, Phase
-from ..base import TOKEN_KINDS, BackendError, Context, PhaseIncomplete, Report
+from ..base import TOKEN_KINDS, BackendError, Context, PhaseIncomplete, Report, approval_prompt
 from . import api, prompts, report
 from .agent import CACHE, AgentRun, Transcript, converse
 from .limits import Budget, Limits
@@ -249,31 +249,29 @@ def design_gate(ctx: Context) -> Report:
         Option(
             name,
             assessed[name].summary if name in assessed else f"the project's {model_name} model",
-            (["recommended by Phase 4"] if name == model.chosen else [])
+            ([f"recommended by Phase {picked}"] if name == model.chosen else [])
             + (assessed[name].pros if name in assessed else []),
             assessed[name].cons if name in assessed else [],
         )
         for name, model_name in candidates.items()
         if name not in ctx.excluded or name == model.chosen
     ]
-    design = phases.gate().inputs
-    redone = phases.span([spec.number for spec in phases.redone_on_reject()])
+    design = phases.designed()
     summary = "\n".join(
-        f"* Phase {n}: {record.title} (chosen: {record.chosen})"
-        for n, record in sorted(records.items())
-        if n in design
+        f"* Phase {spec.number}: {record.title} (chosen: {record.chosen})"
+        for spec in design
+        if (record := records.get(spec.number))
     )
     return Report(
         title=f"Design approval: {model.chosen} ({candidates[model.chosen]})",
         context=(
             f"The design of phases {phases.span(design)}, by the Claude agents:\n\n{summary}\n\n"
-            "Approve with `ml-phases approve` (or `--option baseline|sota|pragmatic`), or reject"
-            f' with `ml-phases reject --reason "…"` to redo phases {redone}.'
+            + approval_prompt()
         ),
         drivers=["the user decides before any code changes"],
         options=options,
         chosen=model.chosen,
-        because="Phase 4 recommends it by the rule stated there.",
+        because=f"Phase {picked} recommends it by the rule stated there.",
         good=model.good,
         bad=model.bad,
         confirmation="Recorded when the user approves.",

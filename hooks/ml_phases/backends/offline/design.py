@@ -21,7 +21,7 @@ from ...phases import (
     ProblemAnalysisFacts,
     RiskAssessmentFacts,
 )
-from ..base import Context, Report
+from ..base import Context, Report, approval_prompt
 from . import tradeoffs
 from .common import fmt, limit
 
@@ -524,26 +524,24 @@ def design_approval(ctx: Context) -> Report:
     options = candidate_options(ctx, field, ctx.excluded)
     for option in options:
         if option.name == model.chosen:
-            option.pros.insert(0, "recommended by Phase 4")
+            option.pros.insert(0, f"recommended by Phase {phases.MODEL_ARCHITECTURE.number}")
     reason = trade(ctx, field, model.chosen, ctx.excluded)
     good, bad = tradeoffs.given_up(field, model.chosen, reason)
-    redone = phases.span([spec.number for spec in phases.redone_on_reject()])
     failed = pipeline.failed_checks
     return Report(
         title=f"Design approval: {model.chosen} ({model.model})",
         context=(
-            f"The design of phases {phases.span(phases.gate().inputs)}: metric {ctx.metric}"
+            f"The design of phases {phases.span(phases.designed())}: metric {ctx.metric}"
             f" against a dummy baseline of {fmt(baseline)}; {facts.risk_assessment.split};"
             f" candidate {model.chosen} ({model.model}); in-memory training with"
             f" {pipeline.tracking} tracking."
             + (f"\n\nFailed fact-checks: {', '.join(failed)}." if failed else "")
-            + "\n\nApprove with `ml-phases approve` (or `--option baseline|sota|pragmatic`),"
-            f' or reject with `ml-phases reject --reason "…"` to redo phases {redone}.'
+            + f"\n\n{approval_prompt()}"
         ),
         drivers=["the user decides before any code changes"],
         options=options,
         chosen=model.chosen,
-        because="Phase 4 recommends it by the rule stated there.",
+        because=f"Phase {phases.MODEL_ARCHITECTURE.number} recommends it by the rule stated there.",
         good=good,
         bad=bad,
         confirmation="Recorded when the user approves.",
