@@ -414,6 +414,30 @@ def machine_memory_mb() -> float | None:
         return None
 
 
+def fact_checks(risks: RiskAssessmentFacts, metric: str) -> list[tuple[str, bool, str]]:
+    """The data scientists' checks of the design against the risks: name, passed, evidence."""
+    kinds = risks.kinds
+    return [
+        (
+            "validation scheme fits the data",
+            not ("time_order" in kinds and risks.split != "temporal split"),
+            f"split: {risks.split}; risks: {', '.join(kinds) or 'none'}",
+        ),
+        (
+            "metric fits the class balance",
+            not ("imbalance" in kinds and metric == "accuracy"),
+            f"metric {metric}; imbalance " + ("found" if "imbalance" in kinds else "not found"),
+        ),
+        (
+            "no leakage suspect left in the features",
+            "leakage" not in kinds,
+            "single-feature scores below 0.99"
+            if "leakage" not in kinds
+            else "a feature predicts the target almost alone",
+        ),
+    ]
+
+
 def infrastructure_design(ctx: Context) -> Report:
     profile, risks = ctx.facts.data_architecture, ctx.facts.risk_assessment
     default = ctx.config()
@@ -433,26 +457,7 @@ def infrastructure_design(ctx: Context) -> Report:
         if ram
         else "data past a quarter of the machine's memory would need a streaming loader"
     )
-    checks = [
-        (
-            "validation scheme fits the data",
-            not ("time_order" in risks.kinds and risks.split != "temporal split"),
-            f"split: {risks.split}; risks: {', '.join(risks.kinds) or 'none'}",
-        ),
-        (
-            "metric fits the class balance",
-            not ("imbalance" in risks.kinds and ctx.metric == "accuracy"),
-            f"metric {ctx.metric}; imbalance "
-            + ("found" if "imbalance" in risks.kinds else "not found"),
-        ),
-        (
-            "no leakage suspect left in the features",
-            "leakage" not in risks.kinds,
-            "single-feature scores below 0.99"
-            if "leakage" not in risks.kinds
-            else "a feature predicts the target almost alone",
-        ),
-    ]
+    checks = fact_checks(risks, ctx.metric)
     failed = [name for name, passed, _ in checks if not passed]
     checked = table(
         ("check", "result", "evidence"),
