@@ -12,6 +12,8 @@ WORKERS = {**ANALYSTS, **ENGINEERS, **REVIEWERS}  # by phase slug
 
 
 class OfflineBackend:
+    """Deterministic analysts and engineers, each measuring with the project's own tools."""
+
     name = "offline"
 
     def fill(self, spec: Phase, ctx: Context) -> Report:
