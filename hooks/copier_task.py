@@ -20,6 +20,8 @@ import zipfile
 from pathlib import Path
 from typing import NamedTuple
 
+from ml_phases.layout import ENGINE_WHEELS  # standard library only, as this file must be
+
 
 def say(message: str) -> None:
     print(f"ml-flow: {message}", flush=True)
@@ -29,11 +31,11 @@ def venv_python(project: Path) -> Path:
     return project / ".venv" / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
-ENGINE = Path(__file__).resolve().parent  # hooks/: the ml_phases package ships beside this file
 # Copier deletes its clone of the template when the copy ends, so the engine travels into the
-# project as a wheel, committed with the generated files: scripts/setup_env.py installs it from
-# there, on this machine and on any clone, with no template and no build backend at hand.
-ENGINE_WHEELS = Path(".ml-flow/engine")
+# project as a wheel in ENGINE_WHEELS, committed with the generated files: scripts/setup_env.py
+# installs it from there, on this machine and on any clone, with no template and no build
+# backend at hand.
+ENGINE = Path(__file__).resolve().parent  # hooks/: the ml_phases package ships beside this file
 IDENTITY = ["-c", "user.name=ml-flow-template", "-c", "user.email=ml-flow-template@localhost"]
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: the same engine gives the same bytes
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import shutil
 import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,9 @@ from ml_phases.project import Project, TestRun
 
 if TYPE_CHECKING:  # the stand-in project's tools import these tables without pytest
     import pytest
+
+# The template's catalogue: every project the engine's tests make carries this very file.
+CATALOGUE = Path(__file__).resolve().parents[1] / "template/src/{{package_name}}/catalogue.py"
 
 ANSWERS = {
     "package_name": "churn",
@@ -43,6 +47,7 @@ DEFAULT_CONFIG = {
     "model": {"name": "mlp", "mlp": {"hidden": [128, 128], "dropout": 0.1}},
     "loss": {"class_weights": "none"},
     "train": {"epochs": 60, "batch_size": 256},
+    "tracking": {"backend": "mlflow", "experiment": "churn", "uri": None},
 }
 PROFILE = {
     "rows": 200,
@@ -145,7 +150,8 @@ def completed(stdout: str = "", code: int = 0) -> subprocess.CompletedProcess[st
 
 
 def write_project(root: Path) -> None:
-    """The files of a generated project that the engine reads: answers, configs, modules."""
+    """The files of a generated project that the engine reads: answers, configs, modules (the
+    catalogue the template's own)."""
     (root / "docs/adr").mkdir(parents=True)
     (root / "configs").mkdir()
     (root / "src/churn").mkdir(parents=True)
@@ -160,6 +166,7 @@ def write_project(root: Path) -> None:
         "train",
     ):
         (root / f"src/churn/{module}.py").write_text(f'"""The {module} module."""\n')
+    shutil.copy(CATALOGUE, root / "src/churn/catalogue.py")
     (root / ".copier-answers.yml").write_text(yaml.safe_dump(ANSWERS))
     (root / ".gitignore").write_text(".ml-flow/\n")
     (root / "configs/default.yaml").write_text(yaml.safe_dump(DEFAULT_CONFIG, sort_keys=False))

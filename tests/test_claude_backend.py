@@ -25,9 +25,9 @@ from fake_anthropic import (
 from ml_phases import adr, cli, engine
 from ml_phases import state as run_state
 from ml_phases.backends.base import BackendError
-from ml_phases.backends.claude import Settings
 from ml_phases.backends.claude.api import RetryPolicy
 from ml_phases.backends.claude.pricing import Usage
+from ml_phases.backends.claude.settings import Flags
 from ml_phases.changes import project_files
 from ml_phases.phases import phase
 from ml_phases.project import Project
@@ -37,8 +37,8 @@ REAL_RUN = Project.run  # canned_project replaces it; agents' commands run for r
 FAST = RetryPolicy(attempts=3, backoff_s=0.01, cap_s=0.05, request_timeout_s=1.0)
 
 
-def settings(**changes: Any) -> Settings:
-    return Settings(retry=FAST) if not changes else Settings(**({"retry": FAST} | changes))
+def flags(**changes: Any) -> Flags:
+    return Flags(retry=FAST, **changes)
 
 
 @pytest.fixture
@@ -104,7 +104,7 @@ def test_an_agent_works_through_its_tools_and_its_report_becomes_the_record(
         [report("classification", title="Frame churn as classification")],
     ]
     lines: list[str] = []
-    assert engine.run(root, stop=1, backend="claude", claude=settings(), say=lines.append) == "done"
+    assert engine.run(root, stop=1, backend="claude", claude=flags(), say=lines.append) == "done"
     sent = requests_of(api, focus)
     assert len(sent) == 4
     results = [block for block in sent[2]["messages"][-1]["content"]]
@@ -138,7 +138,7 @@ def test_every_request_carries_the_cache_markers_on_the_stable_prefix(
     script_phases(api, 1)
     focus = phase(1).agents[0].focus
     api.scripts[focus_key(focus)] = [[tool_use("list_files")], [tool_use("list_files")], [report()]]
-    engine.run(project["root"], stop=1, backend="claude", claude=settings())
+    engine.run(project["root"], stop=1, backend="claude", claude=flags())
     sent = requests_of(api, focus)
     for request in sent:
         assert request["system"][-1]["cache_control"] == {"type": "ephemeral"}
@@ -160,9 +160,9 @@ def test_a_phases_agents_run_concurrently_and_their_reports_merge(
     api.scripts[focus_key(focuses[0])] = [[report("polars")]]
     api.scripts[focus_key(focuses[1])] = [[report("pandas")]]
     api.scripts[focus_key(focuses[2])] = [[report("polars")]]
-    engine.run(root, stop=1, backend="claude", claude=settings())
+    engine.run(root, stop=1, backend="claude", claude=flags())
     api.together = 3  # no reply until all three agents have asked: they must ask at once
-    assert engine.run(root, stop=2, backend="claude", claude=settings()) == "done"
+    assert engine.run(root, stop=2, backend="claude", claude=flags()) == "done"
     assert api.most_in_flight == 3
     merged = record(root, 2)
     assert merged.chosen == "polars"
@@ -177,7 +177,7 @@ def test_phase_five_fact_checks_only_after_its_architects_report(
     root = project["root"]
     engine.run(root, stop=4)  # the offline analysts may do the earlier phases
     script_phases(api, 5)
-    assert engine.run(root, stop=5, backend="claude", claude=settings()) == "done"
+    assert engine.run(root, stop=5, backend="claude", claude=flags()) == "done"
     architects, checkers = (step.agents for step in phase(5).steps)
     last_architect = max(
         api.requests.index(r) for a in architects for r in requests_of(api, a.focus)
@@ -234,7 +234,7 @@ def test_a_code_phase_whose_tests_fail_keeps_nothing(api: FakeAPI, project: dict
     script_phases(api, 7)
     project["outputs"]["tests"] = RED
     before = (root / "src/churn/models.py").read_text()
-    assert engine.run(root, stop=7, backend="claude", claude=settings()) == "failed"
+    assert engine.run(root, stop=7, backend="claude", claude=flags()) == "failed"
     assert (root / "src/churn/models.py").read_text() == before
     assert not (root / "tests/test_experiment.py").exists()
     assert run_state.load(root).phases[7].status == "failed"
@@ -295,7 +295,7 @@ def test_malicious_tool_calls_change_nothing_outside_the_agents_files(
         [tool_use("run_command", program="pytest", args=["-s", "-q", "tests/test_experiment.py"])],
         [report()],
     ]
-    assert engine.run(root, stop=7, backend="claude", claude=settings(max_turns=30)) == "done"
+    assert engine.run(root, stop=7, backend="claude", claude=flags(max_turns=30)) == "done"
     replies = [
         block
         for request in requests_of(api, engineer.focus)[1:]
@@ -319,9 +319,9 @@ def test_malicious_tool_calls_change_nothing_outside_the_agents_files(
     assert (root / "src/churn/models.py").read_bytes() == before["src/churn/models.py"]
     put_back = " ".join(record(root, 7).bad)
     assert "no agent wrote: put back src/churn/config.py, src/churn/models.py" in put_back
-    assert "(as they were changed: .ml-flow/put-back/phase-07/)" in put_back
-    kept = root / ".ml-flow/put-back/phase-07/src/churn/config.py"
-    assert kept.read_text() == "changed by a test\n"
+    [folder] = (root / ".ml-flow/put-back").glob("*-7")  # <time>-<phase>, as the engine's
+    assert f"(as they were changed: .ml-flow/put-back/{folder.name}/)" in put_back
+    assert (folder / "src/churn/config.py").read_text() == "changed by a test\n"
     assert not leaks(root, planted=("config.txt",))
 
 
@@ -343,7 +343,7 @@ def test_transient_faults_are_retried_with_capped_waits(
     api.faults = [fault]
     lines: list[str] = []
     assert (
-        engine.run(project["root"], stop=1, backend="claude", claude=settings(), say=lines.append)
+        engine.run(project["root"], stop=1, backend="claude", claude=flags(), say=lines.append)
         == "done"
     )
     assert len(api.requests) == 2
@@ -358,14 +358,14 @@ def test_faults_past_the_retries_leave_the_phase_incomplete_to_resume(
     script_phases(api, 1)
     api.faults = [Fault(503)] * FAST.attempts
     lines: list[str] = []
-    ended = engine.run(root, stop=1, backend="claude", claude=settings(), say=lines.append)
+    ended = engine.run(root, stop=1, backend="claude", claude=flags(), say=lines.append)
     assert ended == "incomplete"
     assert any(
         "Phase 1 stopped before it finished: the Anthropic API failed 3 times" in line
         for line in lines
     )
     assert run_state.load(root).phases[1].status == "incomplete"
-    assert engine.run(root, stop=1, backend="claude", claude=settings()) == "done"
+    assert engine.run(root, stop=1, backend="claude", claude=flags()) == "done"
 
 
 def _error(kind: str, message: str) -> str:
@@ -456,7 +456,7 @@ def test_an_agent_that_never_reports_stops_at_the_turn_limit(api: FakeAPI, proje
     api.scripts[focus_key(phase(1).agents[0].focus)] = [[text("Thinking...")]]
     lines: list[str] = []
     ended = engine.run(
-        project["root"], stop=1, backend="claude", claude=settings(max_turns=3), say=lines.append
+        project["root"], stop=1, backend="claude", claude=flags(max_turns=3), say=lines.append
     )
     assert ended == "incomplete"
     assert len(api.requests) == 3
@@ -475,7 +475,7 @@ def test_one_agents_refusal_stops_its_siblings_at_once(api: FakeAPI, project: di
         api.scripts[focus_key(agent.focus)] = [[tool_use("list_files")]]
     api.latency = 0.1
     with pytest.raises(BackendError, match="refused the credentials"):
-        engine.run(root, stop=2, backend="claude", claude=settings())
+        engine.run(root, stop=2, backend="claude", claude=flags())
     assert len(api.requests) <= 1 + 2 * 3
     usage = [json.loads(line) for line in (root / ".ml-flow/usage.jsonl").read_text().splitlines()]
     assert len(usage) == 3
@@ -485,7 +485,7 @@ def test_an_empty_reply_is_nudged_not_sent_back_empty(api: FakeAPI, project: dic
     script_phases(api, 1)
     focus = phase(1).agents[0].focus
     api.scripts[focus_key(focus)] = [[], [report()]]
-    assert engine.run(project["root"], stop=1, backend="claude", claude=settings()) == "done"
+    assert engine.run(project["root"], stop=1, backend="claude", claude=flags()) == "done"
     assistant = requests_of(api, focus)[1]["messages"][1]
     assert assistant["content"] == [{"type": "text", "text": "(empty reply)"}]
 
@@ -496,7 +496,7 @@ def test_an_invalid_report_goes_back_to_the_agent_to_fix(api: FakeAPI, project: 
     invalid = report("a")
     invalid["input"]["chosen"] = "missing"
     api.scripts[focus_key(focus)] = [[invalid], [report("a")]]
-    assert engine.run(project["root"], stop=1, backend="claude", claude=settings()) == "done"
+    assert engine.run(project["root"], stop=1, backend="claude", claude=flags()) == "done"
     error = requests_of(api, focus)[1]["messages"][-1]["content"][0]
     assert error["is_error"] is True
     assert "chosen 'missing' is not among the options" in error["content"]
@@ -511,7 +511,7 @@ def test_the_phase_clock_stops_a_slow_phase(api: FakeAPI, project: dict) -> None
         project["root"],
         stop=1,
         backend="claude",
-        claude=settings(phase_seconds=1.0),
+        claude=flags(phase_minutes=1 / 60),
         say=lines.append,
     )
     assert ended == "incomplete"
@@ -521,7 +521,7 @@ def test_the_phase_clock_stops_a_slow_phase(api: FakeAPI, project: dict) -> None
 def test_offline_phases_refuse_to_build_on_claudes(api: FakeAPI, project: dict) -> None:
     root = project["root"]
     script_phases(api, 1)
-    engine.run(root, stop=1, backend="claude", claude=settings())
+    engine.run(root, stop=1, backend="claude", claude=flags())
     with pytest.raises(engine.EngineError, match="the Claude agents did phase 1"):
         engine.run(root, stop=2, backend="offline")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from engine_fakes import canned_project
 from ml_phases import adr, engine
-from ml_phases.backends.claude import Settings
+from ml_phases.backends.claude.settings import Flags
 from ml_phases.project import Project
 
 KEY = os.environ.get("ANTHROPIC_API_KEY", "")
@@ -24,8 +24,8 @@ def test_a_real_agent_frames_the_problem_within_a_small_budget(
     canned = canned_project(tmp_path / "churn", monkeypatch)
     monkeypatch.setattr(Project, "run", REAL_RUN)
     root = canned["root"]
-    settings = Settings(model="claude-haiku-5-5", budget_usd=0.25, max_turns=15, phase_seconds=300)
-    assert engine.run(root, stop=1, backend="claude", claude=settings) == "done"
+    flags = Flags(model="claude-haiku-5-5", budget_usd=0.25, max_turns=15, phase_minutes=5)
+    assert engine.run(root, stop=1, backend="claude", claude=flags) == "done"
     record = adr.parse(adr.records(root / "docs/adr")[1].read_text())
     assert record.flow["backend"] == "claude"
     assert 0 < record.flow["cost_usd"] <= 0.25 + 0.05  # one reply may cross the budget

@@ -11,15 +11,20 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ml_phases.backends.base import CANDIDATES, PhaseIncomplete
+from engine_fakes import CATALOGUE
+from ml_phases.backends.base import PhaseIncomplete
 from ml_phases.backends.claude import api, report
 from ml_phases.backends.claude.limits import Budget, Limits
 from ml_phases.backends.claude.pricing import PRICES, UnknownModel, Usage, price
 from ml_phases.backends.claude.sandbox import Refused, Sandbox, clip, redact
+from ml_phases.backends.claude.settings import Flags, Settings
 from ml_phases.backends.claude.tools import Toolbox, definitions
-from ml_phases.project import Project
+from ml_phases.phases import CANDIDATE_ROLES, MODEL_ARCHITECTURE, PROBLEM_ANALYSIS, Phase
+from ml_phases.project import Project, load_catalogue
 
 KEY = "sk-ant-api03-sandbox-0123456789"
+# Each role's model, as a generated project's catalogue says.
+CANDIDATES = {role: model for model, role in load_catalogue(CATALOGUE).MODELS.items()}
 
 
 @pytest.fixture
@@ -249,32 +254,41 @@ def _raw(**fields: object) -> dict:
 
 
 @pytest.mark.parametrize(
-    ("raw", "phase", "problem"),
+    ("raw", "spec", "problem"),
     [
-        (_raw(chosen="gbm"), 1, "not among the options"),
-        (_raw(drivers=[]), 1, "drivers"),
-        (_raw(title=None), 1, "title"),
-        (_raw(extra=1), 1, "extra"),
-        (_raw(options=[{"name": "a"}, {"name": "a"}], chosen="a"), 1, "same name"),
-        (_raw(options=[{"name": "lasso"}], chosen="lasso"), 4, "baseline, sota, pragmatic"),
-        ("not an object", 1, "report"),
+        (_raw(chosen="gbm"), PROBLEM_ANALYSIS, "not among the options"),
+        (_raw(drivers=[]), PROBLEM_ANALYSIS, "drivers"),
+        (_raw(title=None), PROBLEM_ANALYSIS, "title"),
+        (_raw(extra=1), PROBLEM_ANALYSIS, "extra"),
+        (_raw(options=[{"name": "a"}, {"name": "a"}], chosen="a"), PROBLEM_ANALYSIS, "same name"),
+        (
+            _raw(options=[{"name": "lasso"}], chosen="lasso"),
+            MODEL_ARCHITECTURE,
+            "baseline, sota, pragmatic",
+        ),
+        ("not an object", PROBLEM_ANALYSIS, "report"),
     ],
 )
-def test_invalid_reports_name_each_problem(raw: object, phase: int, problem: str) -> None:
+def test_invalid_reports_name_each_problem(raw: object, spec: Phase, problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
-        report.validate(raw, phase)
+        report.validate(raw, spec, CANDIDATES)
 
 
 def test_a_rejected_candidate_cannot_be_chosen_again() -> None:
     with pytest.raises(ValueError, match="rejected baseline"):
-        report.validate(_raw(), 4, frozenset({"baseline"}))
-    assert report.validate(_raw(chosen="sota"), 4, frozenset({"baseline"})).chosen == "sota"
+        report.validate(_raw(), MODEL_ARCHITECTURE, CANDIDATES, frozenset({"baseline"}))
+    rejected = frozenset({"baseline"})
+    chosen = report.validate(_raw(chosen="sota"), MODEL_ARCHITECTURE, CANDIDATES, rejected)
+    assert chosen.chosen == "sota"
 
 
 def test_merge_takes_the_majority_choice_and_joins_the_rest() -> None:
-    a = report.validate(_raw(good=["simple"], findings=[_finding(90), _finding(50)]), 1)
-    b = report.validate(_raw(chosen="sota", good=["simple", "accurate"]), 1)
-    c = report.validate(_raw(chosen="sota", because="best score"), 1)
+    found = [_finding(90), _finding(50)]
+    a = report.validate(_raw(good=["simple"], findings=found), PROBLEM_ANALYSIS, CANDIDATES)
+    b = report.validate(
+        _raw(chosen="sota", good=["simple", "accurate"]), PROBLEM_ANALYSIS, CANDIDATES
+    )
+    c = report.validate(_raw(chosen="sota", because="best score"), PROBLEM_ANALYSIS, CANDIDATES)
     merged = report.merge([("agent a", a), ("agent b", b), ("agent c", c)])
     assert merged.chosen == "sota"
     assert merged.because == "agent b: fast agent c: best score"
@@ -283,7 +297,7 @@ def test_merge_takes_the_majority_choice_and_joins_the_rest() -> None:
     assert "**agent a**: measured" in merged.context
     assert "src/x.py:3 (90)" in merged.more
     assert "1 finding(s) below 80" in merged.more
-    assert merged.facts["findings"] == [_finding(90)]
+    assert merged.facts.findings == [_finding(90)]
     tie = report.merge([("a", a), ("b", b)])
     assert tie.chosen == "baseline"  # a tie goes to the earlier agent
 
@@ -308,7 +322,7 @@ def test_usage_is_priced_from_the_one_table() -> None:
     )
     with pytest.raises(UnknownModel, match="no price"):
         price("claude-unknown-1")
-    assert set(CANDIDATES) == {"baseline", "sota", "pragmatic"}
+    assert set(CANDIDATE_ROLES) == {"baseline", "sota", "pragmatic"}
 
 
 @pytest.mark.parametrize(
@@ -352,3 +366,13 @@ def test_a_missing_key_or_sdk_is_one_clear_error(monkeypatch: pytest.MonkeyPatch
     with pytest.raises(BackendError, match="needs the anthropic SDK"):
         api.client()
     assert os.environ.get("ANTHROPIC_API_KEY") is None
+
+
+def test_settings_come_from_the_flags_then_the_answers_then_the_defaults() -> None:
+    assert Settings.resolve({}, Flags()) == Settings()
+    answers = {"claude_model": "claude-haiku-5-5", "budget_usd": 2}
+    answered = Settings.resolve(answers, Flags(max_turns=3))
+    assert (answered.model, answered.budget_usd, answered.max_turns) == ("claude-haiku-5-5", 2, 3)
+    assert answered.phase_seconds == Settings().phase_seconds
+    flagged = Settings.resolve(answers, Flags(model="m", budget_usd=1.0, phase_minutes=2))
+    assert (flagged.model, flagged.budget_usd, flagged.phase_seconds) == ("m", 1.0, 120)

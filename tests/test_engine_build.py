@@ -25,7 +25,7 @@ from engine_fakes import (
 )
 from ml_phases import adr, engine
 from ml_phases import state as run_state
-from ml_phases.backends import offline
+from ml_phases.backends.offline.design import batch_size
 from ml_phases.changes import Snapshot
 from ml_phases.project import ToolError
 
@@ -247,7 +247,7 @@ def test_the_design_sets_the_time_column_and_class_weights(
     [(120, 256, 16), (1000, 256, 64), (100_000, 256, 256), (100_000, 100, 64)],
 )
 def test_batch_size_gives_eight_steps_an_epoch(rows: int, ceiling: int, expected: int) -> None:
-    assert offline.batch_size(rows, ceiling) == expected
+    assert batch_size(rows, ceiling) == expected
 
 
 def test_answers_reach_the_model_card(project: dict) -> None:

@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
-from ml_phases.phases import PHASES, READ_ONLY_ROLES, check_specs, phase
+from ml_phases.phases import (
+    DESIGN_APPROVAL,
+    PHASES,
+    READ_ONLY_ROLES,
+    check_specs,
+    gate,
+    phase,
+    redone_on_reject,
+)
 
 # (phase, agents per role) as the workflow prescribes them
 EXPECTED_AGENTS = {
@@ -86,3 +97,25 @@ def test_check_specs_finds_broken_specs(mutation: dict, problem: str) -> None:
 def test_unknown_phase_is_a_clear_error() -> None:
     with pytest.raises(KeyError, match="phases are numbered 1 to 12"):
         phase(13)
+
+
+def test_the_gate_and_what_a_rejection_redoes_come_from_the_specs() -> None:
+    assert gate() is DESIGN_APPROVAL
+    assert [spec.slug for spec in redone_on_reject()] == [
+        "model-architecture",
+        "infrastructure-design",
+    ]
+    assert phase(5).label == "Phase 5 of 12"
+
+
+def test_no_code_outside_the_specs_writes_a_phase_number() -> None:
+    hooks = Path(__file__).resolve().parents[1] / "hooks"
+    literal = re.compile(r"facts\[[0-9]|GATE|of 12")
+    found = [
+        f"{path.name}:{number}: {line.strip()}"
+        for path in sorted(hooks.rglob("*.py"))
+        if path.name != "phases.py"
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if literal.search(line)
+    ]
+    assert found == []

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 from ml_phases import review
-from ml_phases.backends.offline.common import Context
+from ml_phases.backends.base import Context
 from ml_phases.backends.offline.validate import ruff_findings
 from ml_phases.project import Project, ToolError
 

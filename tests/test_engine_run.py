@@ -3,16 +3,26 @@ resume after an interruption, approve, reject, capsules and the decision rules."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from engine_fakes import ANSWERS, BAKEOFF, PROFILE, bakeoff, canned_project
+from engine_fakes import ANSWERS, BAKEOFF, PROFILE, bakeoff, canned_project, write_project
 from ml_phases import adr, engine
 from ml_phases import state as run_state
-from ml_phases.backends import offline
+from ml_phases.backends.base import Context
+from ml_phases.backends.offline.design import (
+    BLIND_SPOTS,
+    WEIGHED,
+    choose,
+    dummy_baseline,
+    prior_scores,
+)
+from ml_phases.backends.offline.tradeoffs import READABLE
 from ml_phases.capsule import CapsuleError
+from ml_phases.phases import CANDIDATE_ROLES
 from ml_phases.project import Project
 
 
@@ -152,8 +162,12 @@ def test_records_note_backend_and_inputs(project: dict) -> None:
     assert len(record.flow["input_fingerprint"]) == 16
 
 
-def context(**answers: Any) -> offline.Context:
-    return offline.Context(Project(Path("."), {}), {**ANSWERS, **answers})
+@pytest.fixture
+def context(tmp_path: Path) -> Callable[..., Context]:
+    """A phase's context on a project with the template's catalogue, given some answers."""
+    write_project(tmp_path)
+    project = Project.open(tmp_path)
+    return lambda **answers: Context(project, {**ANSWERS, **answers})
 
 
 @pytest.mark.parametrize(
@@ -178,14 +192,14 @@ def context(**answers: Any) -> offline.Context:
         ),
     ],
 )
-def test_the_choice_rule(answers: dict, scores: dict, expected: str) -> None:
-    chosen, _ = offline.choose(context(**answers), bakeoff(scores), set())
+def test_the_choice_rule(context, answers: dict, scores: dict, expected: str) -> None:
+    chosen, _ = choose(context(**answers), bakeoff(scores), set())
     assert chosen == expected
 
 
-def test_no_qualifying_candidate_is_an_error() -> None:
+def test_no_qualifying_candidate_is_an_error(context) -> None:
     with pytest.raises(ValueError, match="no candidate meets"):
-        offline.choose(context(interpretability="required"), BAKEOFF, {"baseline"})
+        choose(context(interpretability="required"), BAKEOFF, {"baseline"})
 
 
 @pytest.mark.parametrize(
@@ -199,5 +213,45 @@ def test_no_qualifying_candidate_is_an_error() -> None:
     ],
 )
 def test_dummy_baselines(metric: str, expected: float) -> None:
-    value = offline.dummy_baseline(metric, PROFILE["target"], 200)
+    value = dummy_baseline(metric, PROFILE["target"], 200)
     assert value == pytest.approx(expected)
+
+
+def test_the_infrastructure_design_names_the_tracker_the_project_s_config_holds(
+    project: dict,
+) -> None:
+    """The config is the truth for what it holds: a user's edit wins over the answers."""
+    config = project["root"] / "configs/default.yaml"
+    edited = yaml.safe_load(config.read_text())
+    edited["tracking"]["backend"] = "wandb"  # the answers still say mlflow
+    config.write_text(yaml.safe_dump(edited, sort_keys=False))
+    engine.run(project["root"])
+    records = adr.records(project["root"] / "docs/adr")
+    design = adr.parse(records[5].read_text())
+    assert "tracking: wandb" in design.drivers
+    assert any(line.startswith("wandb tracking") for line in design.good)
+    assert "mlflow" not in records[5].read_text()
+    assert "in-memory training with wandb tracking" in gate(project["root"]).context
+
+
+def test_the_engine_s_own_knowledge_covers_exactly_the_catalogue(tmp_path: Path) -> None:
+    """What only the engine knows (a metric's blind spot and dummy score, a model's
+    readability) is keyed by the names of the project's catalogue, each name once."""
+    write_project(tmp_path)
+    catalogue = Project.open(tmp_path).catalogue
+    assert set(BLIND_SPOTS) == set(catalogue.METRICS)
+    assert set(catalogue.METRICS) >= WEIGHED
+    regression = {"name": "y", "missing": 0, "mean": 1.0, "std": 2.0}
+    for task, target in (("classification", PROFILE["target"]), ("regression", regression)):
+        assert tuple(prior_scores(target, 200)) == catalogue.task_metrics(task)
+    assert set(READABLE) == set(catalogue.MODELS)
+    assert sorted(catalogue.MODELS.values()) == sorted(CANDIDATE_ROLES)
+
+
+def test_a_capsule_s_metric_must_be_one_of_the_project_s(project: dict) -> None:
+    folder = project["root"] / ".phase0/capsules/q3"
+    folder.mkdir(parents=True)
+    (folder / "capsule.yaml").write_text(yaml.safe_dump({"primary_metric": "brier"}))
+    allowed = ", ".join(Project.open(project["root"]).catalogue.METRICS)
+    with pytest.raises(CapsuleError, match=f"'primary_metric' is 'brier'; allowed: {allowed}"):
+        engine.run(project["root"], capsule="q3")

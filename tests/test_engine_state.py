@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from ml_phases import state as run_state
 from ml_phases.adr import write
+from ml_phases.phases import AgentFacts, Facts, RiskAssessmentFacts
 from ml_phases.state import StateError
 from test_engine_adr import record
 
@@ -94,3 +95,28 @@ def test_status_command(tmp_path: Path) -> None:
     assert broken.returncode == 2
     assert broken.stderr.startswith("ml-phases: error:")
     assert len(broken.stderr.strip().splitlines()) == 1
+
+
+def test_facts_are_kept_by_slug_and_read_back_as_their_dataclasses(tmp_path: Path) -> None:
+    risks = RiskAssessmentFacts(risks=[], split="random split", split_column=None, kinds=[])
+    facts = Facts(data_architecture=AgentFacts(chosen="polars"), risk_assessment=risks)
+    run_state.save_facts(tmp_path, facts)
+    path = tmp_path / ".ml-flow/facts.json"
+    on_disk = json.loads(path.read_text())
+    assert list(on_disk) == ["data-architecture", "risk-assessment"]
+    assert run_state.load_facts(tmp_path) == facts
+    assert run_state.load_facts(tmp_path).risk_assessment.split == "random split"
+    on_disk["risk-assessment"]["split"] = 3
+    path.write_text(json.dumps(on_disk))
+    with pytest.raises(StateError, match=r"risk-assessment\.offline\.split: .* \(found 3\)"):
+        run_state.load_facts(tmp_path)
+
+
+def test_only_the_layout_module_names_the_engine_s_folders() -> None:
+    hooks = Path(__file__).resolve().parents[1] / "hooks"
+    naming = [
+        path.relative_to(hooks).as_posix()
+        for path in sorted(hooks.rglob("*.py"))
+        if '".ml-flow"' in path.read_text() or '"docs/adr"' in path.read_text()
+    ]
+    assert naming == ["ml_phases/layout.py"]

@@ -6,7 +6,6 @@ so adr-log and log4brains read them too), and docs/adr/README.md indexing them.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -14,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from .layout import atomic_write
 
 STATUSES = ("proposed", "accepted", "rejected", "deprecated", "superseded")
 INDEX_HEADER = """# Architecture Decision Records
@@ -23,6 +24,7 @@ order the decisions were made. The phase engine (`ml-phases`) writes them and ke
 
 """
 INDEX_COLUMNS = ("#", "Decision", "Status", "Phase")
+INDEX = "README.md"  # the index, beside the records
 
 
 # libyaml's loader where PyYAML has it: `status` parses every record, and it is several times
@@ -218,18 +220,6 @@ def parse(text: str) -> Record:
     )
 
 
-def atomic_write(path: Path, text: str) -> Path:
-    """Write then rename, so a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    with partial.open("w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(partial, path)
-    return path
-
-
 def records(folder: Path) -> dict[int, Path]:
     """The numbered record files in a folder, by number."""
     found = {}
@@ -258,4 +248,4 @@ def write_index(folder: Path) -> Path:
             continue
         phase = record.flow.get("phase", "")
         rows.append((number, f"[{record.title}]({path.name})", record.status, phase))
-    return atomic_write(folder / "README.md", INDEX_HEADER + table(INDEX_COLUMNS, rows) + "\n")
+    return atomic_write(folder / INDEX, INDEX_HEADER + table(INDEX_COLUMNS, rows) + "\n")

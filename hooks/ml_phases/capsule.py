@@ -8,20 +8,23 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import yaml
 
+from .layout import capsule_file
+from .project import Project
+
 LISTS = ("constraints", "key_files", "risks")
 TEXT = ("goal", "data_source", "target")
+CATALOGUED = ("task_type", "primary_metric")  # choices the project's catalogue offers
 CHOICES = {
-    "task_type": ("classification", "regression"),
-    "primary_metric": ("roc_auc", "pr_auc", "accuracy", "f1", "log_loss", "rmse", "mae", "r2"),
     "deployment_target": ("batch", "realtime", "edge"),
     "interpretability": ("none", "preferred", "required"),
 }
 NUMBERS = ("max_latency_ms", "max_model_mb")
-KEYS = (*TEXT, *LISTS, *CHOICES, *NUMBERS)
+KEYS = (*TEXT, *LISTS, *CATALOGUED, *CHOICES, *NUMBERS)
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
@@ -32,11 +35,16 @@ class CapsuleError(ValueError):
 def capsule_path(project: Path, slug: str) -> Path:
     if not SLUG.match(slug):
         raise CapsuleError(f"capsule slug {slug!r} is not allowed: use a-z, 0-9, '-', '_'")
-    return project / ".phase0" / "capsules" / slug / "capsule.yaml"
+    return capsule_file(project, slug)
 
 
-def validate(raw: Any, source: str) -> dict[str, Any]:
-    """The capsule's values, checked key by key."""
+def choices(catalogue: ModuleType) -> dict[str, tuple[str, ...]]:
+    """What each choice key allows: the project's tasks and metrics, and the workflow's own."""
+    return {"task_type": catalogue.TASKS, "primary_metric": tuple(catalogue.METRICS), **CHOICES}
+
+
+def validate(raw: Any, source: str, allowed: dict[str, tuple[str, ...]]) -> dict[str, Any]:
+    """The capsule's values, checked key by key (`allowed`: each choice key's choices)."""
     if not isinstance(raw, dict):
         raise CapsuleError(f"{source}: a capsule is a mapping of keys ({', '.join(KEYS)})")
     for key, value in raw.items():
@@ -48,9 +56,9 @@ def validate(raw: Any, source: str) -> dict[str, Any]:
             isinstance(value, list) and all(isinstance(item, str) for item in value)
         ):
             raise CapsuleError(f"{source}: '{key}' must be a list of text items")
-        if key in CHOICES and value not in CHOICES[key]:
-            allowed = ", ".join(CHOICES[key])
-            raise CapsuleError(f"{source}: '{key}' is {value!r}; allowed: {allowed}")
+        if key in allowed and value not in allowed[key]:
+            listed = ", ".join(allowed[key])
+            raise CapsuleError(f"{source}: '{key}' is {value!r}; allowed: {listed}")
         if key in NUMBERS and (
             isinstance(value, bool) or not isinstance(value, int | float) or value < 0
         ):
@@ -61,8 +69,8 @@ def validate(raw: Any, source: str) -> dict[str, Any]:
     return dict(raw)
 
 
-def load_capsule(project: Path, slug: str) -> dict[str, Any]:
-    path = capsule_path(project, slug)
+def load_capsule(project: Project, slug: str) -> dict[str, Any]:
+    path = capsule_path(project.root, slug)
     if not path.is_file():
         raise CapsuleError(f"capsule '{slug}' not found: expected {path}")
     try:
@@ -71,4 +79,4 @@ def load_capsule(project: Path, slug: str) -> dict[str, Any]:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         raise CapsuleError(f"{path}: not valid YAML{where}") from None
-    return validate(raw, str(path))
+    return validate(raw, str(path), choices(project.catalogue))

@@ -14,7 +14,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .adr import atomic_write
+from .layout import MANIFEST, STATE_DIR, atomic_write
 from .project import Project, TestRun, ToolError
 
 # Files that every test depends on: a change to one of them reruns the whole suite.
@@ -79,13 +79,13 @@ class Snapshot:
 
     def _save_manifest(self, folder: Path) -> None:
         manifest = {path: old is not None for path, old in self.before.items()}
-        atomic_write(folder / "manifest.json", json.dumps(manifest))  # last: the snapshot is whole
+        atomic_write(folder / MANIFEST, json.dumps(manifest))  # last: the snapshot is whole
 
     @classmethod
     def load(cls, root: Path, folder: Path) -> Snapshot | None:
         """A snapshot a cut-off change left on disk, or None when there is none (or half one)."""
         try:
-            manifest = json.loads((folder / "manifest.json").read_text())
+            manifest = json.loads((folder / MANIFEST).read_text())
         except (OSError, ValueError):
             return None
         before = {
@@ -197,7 +197,7 @@ def commit(root: Path, paths: list[str], message: str) -> str:
 
 # Folders a project's own runs fill; outside git they are left out of a project's file list.
 GENERATED = frozenset(
-    {".git", ".venv", ".ml-flow", "__pycache__", ".pytest_cache", ".ruff_cache", "outputs"}
+    {".git", ".venv", STATE_DIR, "__pycache__", ".pytest_cache", ".ruff_cache", "outputs"}
     | {"mlruns", "wandb"}
 )
 

@@ -25,10 +25,17 @@ from . import engine
 from . import state as run_state
 from .adr import RecordError
 from .backends.base import BackendError
-from .backends.claude import DEFAULT_MODEL, Settings
 from .backends.claude.sandbox import redact
+from .backends.claude.settings import (
+    DEFAULT_BUDGET_USD,
+    DEFAULT_MAX_TURNS,
+    DEFAULT_MODEL,
+    DEFAULT_PHASE_MINUTES,
+    Flags,
+)
 from .capsule import CapsuleError
-from .project import Project, ToolError
+from .phases import PHASES, redone_on_reject, span
+from .project import ToolError
 
 ERRORS = (
     run_state.StateError,
@@ -63,7 +70,7 @@ def parser() -> argparse.ArgumentParser:
     commands = top.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the phases that are not done, up to the gate")
     run.add_argument("--from", dest="start", type=int, default=1, help="first phase")
-    run.add_argument("--to", dest="stop", type=int, default=12, help="last phase")
+    run.add_argument("--to", dest="stop", type=int, default=len(PHASES), help="last phase")
     run.add_argument("--redo", type=int, help="run this phase again even if it is done")
     run.add_argument("--capsule", help="read .phase0/capsules/SLUG/capsule.yaml")
     run.add_argument(
@@ -71,15 +78,22 @@ def parser() -> argparse.ArgumentParser:
     )
     claude = run.add_argument_group("claude backend (defaults: the answers, else these)")
     claude.add_argument("--model", help=f"Claude model id ({DEFAULT_MODEL})")
-    claude.add_argument("--budget-usd", type=positive, help="most this run may spend (5.0)")
-    claude.add_argument("--max-turns", type=positive_int, default=40, help="requests per agent")
-    claude.add_argument("--phase-minutes", type=positive, default=30.0, help="wall clock per phase")
+    claude.add_argument(
+        "--budget-usd", type=positive, help=f"most this run may spend ({DEFAULT_BUDGET_USD})"
+    )
+    claude.add_argument(
+        "--max-turns", type=positive_int, help=f"requests per agent ({DEFAULT_MAX_TURNS})"
+    )
+    claude.add_argument(
+        "--phase-minutes", type=positive, help=f"wall clock per phase ({DEFAULT_PHASE_MINUTES})"
+    )
     show = commands.add_parser("status", help="the twelve phases and where the run stands")
     show.add_argument("--json", action="store_true", help="print JSON")
     approve = commands.add_parser("approve", help="approve the proposed design")
     approve.add_argument("--option", help="approve another candidate: baseline | sota | pragmatic")
-    reject = commands.add_parser("reject", help="reject the proposed design (redo phases 4-5)")
-    reject.add_argument("--reason", required=True, help="why; it becomes input to phases 4-5")
+    redone = f"phases {span(redone_on_reject())}"
+    reject = commands.add_parser("reject", help=f"reject the proposed design (redo {redone})")
+    reject.add_argument("--reason", required=True, help=f"why; it becomes input to {redone}")
     return top
 
 
@@ -97,20 +111,6 @@ def positive_int(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"'{text}' is not a whole number above 0")
     return int(text)
-
-
-def claude_settings(args: argparse.Namespace, root: Path) -> Settings | None:
-    """The Claude settings from the flags and answers, when Claude fills the phases."""
-    answers = Project.open(root).answers
-    if engine.backend_name(args.backend, answers) != "claude":
-        return None
-    return Settings.from_answers(
-        answers,
-        model=args.model,
-        budget_usd=args.budget_usd,
-        max_turns=args.max_turns,
-        phase_seconds=args.phase_minutes * 60,
-    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -131,7 +131,12 @@ def main(argv: list[str] | None = None) -> None:
                 redo=args.redo,
                 backend=args.backend,
                 capsule=args.capsule,
-                claude=claude_settings(args, root),
+                claude=Flags(
+                    model=args.model,
+                    budget_usd=args.budget_usd,
+                    max_turns=args.max_turns,
+                    phase_minutes=args.phase_minutes,
+                ),
                 say=say,
             )
             if ended == "done":
@@ -143,7 +148,8 @@ def main(argv: list[str] | None = None) -> None:
             print(f"Approved: {chosen}. Next: ml-phases run")
         else:
             refused = engine.reject(root, args.reason, say)
-            print(f"Rejected: {refused}. Next: ml-phases run (phases 4-5 again, then the gate)")
+            again = f"phases {span(redone_on_reject())} again, then the gate"
+            print(f"Rejected: {refused}. Next: ml-phases run ({again})")
     except ERRORS as exc:
         print(f"ml-phases: error: {redact(str(exc))}", file=sys.stderr)
         sys.exit(2)

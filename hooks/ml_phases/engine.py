@@ -5,9 +5,9 @@ A phase writes its facts, then its ADR (last), then is committed. Every change t
 .ml-flow/snapshots/ first, a `finished.json` marks it whole, then it is committed. The next run,
 under the OS lock, commits a finished change a kill left uncommitted and puts back an unfinished
 one (keeping whatever it overwrites under .ml-flow/put-back/), so a phase that counts as done is
-always committed and a redo cut off mid-way leaves the old phase as it was. The gate (phase 6)
-writes a *proposed* ADR and stops the run until `approve` (optionally another candidate) or
-`reject --reason` (phases 4-5 again, with the reason as input).
+always committed and a redo cut off mid-way leaves the old phase as it was. The gate writes a
+*proposed* ADR and stops the run until `approve` (optionally another candidate) or
+`reject --reason` (the design phases before the gate again, with the reason as input).
 """
 
 from __future__ import annotations
@@ -22,20 +22,27 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import adr
+from . import adr, layout
 from . import state as run_state
-from .backends.base import CANDIDATES, Context, PhaseIncomplete, Report
-from .backends.claude import Settings as ClaudeSettings
-from .backends.offline import PHASE_FUNCTIONS
+from .backends.base import Backend, Context, PhaseIncomplete, Report
+from .backends.claude.settings import Flags, Settings
+from .backends.offline.backend import OfflineBackend
 from .capsule import load_capsule
 from .changes import PhaseFailed, Snapshot, Workspace, commit, uncommitted
-from .phases import PHASES, phase
+from .phases import (
+    CANDIDATE_ROLES,
+    PHASES,
+    AgentFacts,
+    Facts,
+    Phase,
+    gate,
+    phase,
+    redone_on_reject,
+    span,
+)
 from .project import Project, end_leftovers
 
-GATE = 6
-REDONE_ON_REJECT = (4, 5, 6)
 BACKENDS = ("offline", "claude")
-Decide = Callable[[int, Context], Report]  # a backend: fills in one phase
 # How a phase that stopped early ends the run: its status, what happened, what to do next.
 STOPPED = {
     PhaseFailed: ("failed", "failed", "fix the cause, then `ml-phases run` resumes at this phase."),
@@ -52,22 +59,6 @@ class EngineError(RuntimeError):
     """A request the engine cannot carry out; the message says why and what to do."""
 
 
-def facts_path(root: Path) -> Path:
-    return root / run_state.STATE_DIR / "facts.json"
-
-
-def load_facts(root: Path) -> dict[int, dict[str, Any]]:
-    path = facts_path(root)
-    if not path.exists():
-        return {}
-    hint = "move it away and redo the phases (`ml-phases run --redo N`)"
-    return run_state.validated(run_state.Facts, path.read_bytes(), path, hint)
-
-
-def save_facts(root: Path, facts: dict[int, dict[str, Any]]) -> None:
-    adr.atomic_write(facts_path(root), json.dumps(facts, indent=2, default=str) + "\n")
-
-
 def fingerprint(answers: dict[str, Any], inputs: list[Path]) -> str:
     """What a phase saw: the answers and the ADRs it read."""
     digest = hashlib.sha256(json.dumps(answers, sort_keys=True, default=str).encode())
@@ -76,34 +67,8 @@ def fingerprint(answers: dict[str, Any], inputs: list[Path]) -> str:
     return digest.hexdigest()[:16]
 
 
-def to_record(
-    number: int, report: Report, backend: str, answers: dict, inputs: list[Path], seconds: float
-) -> adr.Record:
-    spec = phase(number)
-    roles = [agent.role for agent in spec.agents] or ["user"]
-    content = {item.name: getattr(report, item.name) for item in dataclasses.fields(adr.Decision)}
-    return adr.Record(
-        **content,
-        number=number,
-        date=dt.date.today().isoformat(),
-        decision_makers=roles,
-        flow={
-            "phase": number,
-            "name": spec.name,
-            "meta-phase": spec.meta,
-            "agents": roles,
-            "backend": backend,
-            "model": report.model,
-            "tokens": dict(report.tokens),
-            "cost_usd": report.cost_usd,
-            "seconds": round(seconds, 2),
-            "input_fingerprint": fingerprint(answers, inputs),
-        },
-    )
-
-
 def _gate_record(root: Path) -> adr.Record | None:
-    path = adr.records(root / run_state.ADR_DIR).get(GATE)
+    path = adr.records(layout.adr_dir(root)).get(gate().number)
     record = run_state.read_record(root, path) if path else None
     return record if isinstance(record, adr.Record) else None
 
@@ -131,7 +96,7 @@ class Journal:
 
     @property
     def folder(self) -> Path:
-        return self.root / run_state.STATE_DIR / run_state.SNAPSHOTS / self.key
+        return layout.snapshots(self.root) / self.key
 
     def __enter__(self) -> Journal:
         self.unsaved = uncommitted(self.root, self.paths)
@@ -154,7 +119,7 @@ class Journal:
         kept = {path: content for path, content in old.items() if content is not None}
         if not kept:
             return
-        keep = keep_dir(self.root, self.key)
+        keep = layout.put_back(self.root, self.key)
         for path, content in kept.items():
             (keep / path).parent.mkdir(parents=True, exist_ok=True)
             (keep / path).write_bytes(content)
@@ -165,7 +130,7 @@ class Journal:
 
     def _finished(self) -> None:
         marker = {"message": self.message, "commits": self.commits}
-        adr.atomic_write(self.folder / "finished.json", json.dumps(marker))
+        layout.atomic_write(self.folder / layout.FINISHED, json.dumps(marker))
 
     def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
         if kind is None:
@@ -180,8 +145,8 @@ class Journal:
 
 def finish(root: Path, folder: Path) -> str:
     """Commit a finished change (its index written afresh first), then forget its journal."""
-    marker = json.loads((folder / "finished.json").read_text(encoding="utf-8"))
-    adr.write_index(root / run_state.ADR_DIR)
+    marker = json.loads((folder / layout.FINISHED).read_text(encoding="utf-8"))
+    adr.write_index(layout.adr_dir(root))
     outcome = commit(root, marker["commits"], marker["message"])
     forget(folder)
     return outcome
@@ -194,17 +159,11 @@ def forget(folder: Path) -> None:
     shutil.rmtree(gone, ignore_errors=True)
 
 
-def keep_dir(root: Path, key: str) -> Path:
-    """Where a put-back keeps what it replaced: .ml-flow/put-back/<time>-<key>/."""
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-    return root / run_state.STATE_DIR / "put-back" / f"{stamp}-{key}"
-
-
 def put_back(root: Path, folder: Path, snapshot: Snapshot, say: Callable[[str], None]) -> None:
     """Undo an unfinished change, keeping every file it replaces or removes, then forget it."""
-    keep = keep_dir(root, folder.name)
+    keep = layout.put_back(root, folder.name)
     restored = snapshot.restore(keep=keep)
-    shown = [path for path in restored if not path.startswith(run_state.STATE_DIR)]
+    shown = [path for path in restored if not path.startswith(layout.STATE_DIR)]
     if shown:
         kept = f"; what they held is kept in {relative(root, keep)}/" if keep.exists() else ""
         say(f"Put back what {_named(folder.name)} had changed: {', '.join(shown)}{kept}")
@@ -221,10 +180,10 @@ def recover(root: Path, say: Callable[[str], None]) -> None:
     ended = end_leftovers(root)
     if ended:
         say(f"Ended {len(ended)} process(es) a killed run left running: {ended}")
-    for folder in sorted((root / run_state.STATE_DIR / run_state.SNAPSHOTS).glob("*")):
+    for folder in sorted(layout.snapshots(root).glob("*")):
         if folder.name.startswith(".gone-"):  # a journal that was being removed
             shutil.rmtree(folder, ignore_errors=True)
-        elif (folder / "finished.json").is_file():
+        elif (folder / layout.FINISHED).is_file():
             done = finish(root, folder)
             say(f"A cut-off run had finished {_named(folder.name)}: {done}")
         elif (snapshot := Snapshot.load(root, folder)) is None:
@@ -233,184 +192,207 @@ def recover(root: Path, say: Callable[[str], None]) -> None:
             put_back(root, folder, snapshot, say)
 
 
-def _decide(
-    root: Path,
-    project: Project,
-    number: int,
-    state: run_state.RunState,
-    facts: dict,
-    answers: dict,
-    capsule: str | None,
-    backend: str,
-    decide: Decide,
-    say: Callable[[str], None],
-) -> tuple[Path, float, str]:
-    """Run one phase's agents, keep their facts, then write its ADR (last: that is 'done').
-
-    The phase is one journaled change (its owned files, its record, the index, the facts): if
-    it fails or is cut off, they are put back, so a failed code phase leaves no change behind,
-    and a redo cut off mid-way leaves the old phase. A finished phase is one commit.
-    """
-    started = time.perf_counter()
-    spec = phase(number)
-    required = [n for n in range(1, number) if n not in facts]  # every later phase reads them
-    if required:
-        missing = ", ".join(map(str, required))
-        raise EngineError(
-            f"phase {number} needs what phases {missing} measured, and {facts_path(root)} does"
-            f" not have it; run them again with `ml-phases run --redo N` for each"
-        )
-    by_claude = [n for n in range(1, number) if facts[n].get("backend") == "claude"]
-    if backend == "offline" and by_claude:
-        raise EngineError(
-            f"phase {number} offline needs what the offline analysts measured, but the Claude"
-            f" agents did phase {by_claude[0]}; go on with --backend claude, or redo from phase"
-            f" {by_claude[0]} offline (`ml-phases run --redo N` for each)"
-        )
-    folder = root / run_state.ADR_DIR
-    own = [relative(root, path) for n, path in adr.records(folder).items() if n == number]
-    tracked = [*spec.owned_files(project.package), *own, relative(root, folder / "README.md")]
-    touched = [*tracked, relative(root, facts_path(root))]
-    message = f"Phase {number} of 12: {spec.name}"
-    with Journal(root, str(number), touched, list(tracked), message, say) as journal:
-        ctx = Context(
-            project,
-            answers,
-            facts,
-            capsule,
-            list(state.approval.reasons),
-            set(state.approval.rejected),
-            approved=state.approval.option,
-            workspace=Workspace(project, journal.snapshot) if spec.writes_code else None,
-        )
-        report = decide(number, ctx)
-        if ctx.workspace is not None and not ctx.workspace.verified:
-            ctx.workspace.verify()  # a backend that did not check its change gets checked here
-        facts[number] = report.facts
-        save_facts(root, facts)
-        inputs = [path for n, path in adr.records(folder).items() if n in spec.inputs]
-        seconds = time.perf_counter() - started
-        record = to_record(number, report, backend, answers, inputs, seconds)
-        journal.include(folder / adr.filename(record))
-        path = adr.write(record, folder)  # the phase is done from here on
-    return path, seconds, journal.outcome
-
-
-def backend_name(given: str | None, answers: dict) -> str:
-    """The backend asked for, else the project's `agent_backend` answer, else offline."""
-    return given or str(answers.get("agent_backend") or "offline")
-
-
-def _backend(
-    name: str, claude: ClaudeSettings | None, answers: dict, say: Callable[[str], None]
-) -> Decide:
-    """The function that fills in a phase, for the backend named."""
+def backend_for(
+    name: str | None, answers: dict[str, Any], claude: Flags, say: Callable[[str], None]
+) -> Backend:
+    """The backend named, else the project's `agent_backend` answer, else offline; Claude's
+    settings are resolved here, once, from the flags, then the answers, then the defaults."""
+    name = name or str(answers.get("agent_backend") or "offline")
     if name == "offline":
-        return lambda number, ctx: PHASE_FUNCTIONS[number](ctx)
+        return OfflineBackend()
     if name != "claude":
         raise EngineError(f"backend '{name}' is not one of {', '.join(BACKENDS)}")
     from .backends.claude.backend import ClaudeBackend  # needs the anthropic SDK
 
-    return ClaudeBackend(claude or ClaudeSettings.from_answers(answers), say)
+    return ClaudeBackend(Settings.resolve(answers, claude), say)
+
+
+@dataclasses.dataclass
+class PhaseRun:
+    """One `ml-phases run` under the lock: the project, its state and facts, the answers (a
+    capsule applied), and the backend that fills the phases in."""
+
+    root: Path
+    project: Project
+    state: run_state.RunState
+    facts: Facts
+    answers: dict[str, Any]
+    capsule: str | None
+    backend: Backend
+    say: Callable[[str], None]
+
+    def phase(self, spec: Phase) -> str | None:
+        """Run a phase that is not done; 'failed' or 'incomplete' when it stopped the run."""
+        current = self.state.phases[spec.number]
+        if current.status == "done":
+            return None
+        self.say(spec.announce())
+        current.status, current.note = "running", ""
+        run_state.save(self.root, self.state)
+        try:
+            path, seconds, committed = self._fill(spec)
+        except (PhaseFailed, PhaseIncomplete) as exc:
+            ended, what, hint = STOPPED[type(exc)]
+            current.status, current.note = ended, str(exc)
+            run_state.save(self.root, self.state)
+            self.say(f"Phase {spec.number} {what}: {exc}. Its changes were put back.\nNext: {hint}")
+            return ended
+        current.status, current.adr = "done", str(path.relative_to(self.root))
+        current.seconds = round(seconds, 2)
+        run_state.save(self.root, self.state)
+        self.say(f"  ADR: {current.adr} ({seconds:.1f} s; {committed})")
+        return None
+
+    def gate(self) -> str | None:
+        """Write the proposed design and stop ('gate'), or let an approved design through."""
+        spec = gate()
+        current, record = self.state.phases[spec.number], _gate_record(self.root)
+        if self.state.approval.status == "approved" and record and record.status == "accepted":
+            current.status = "done"
+            return None
+        if record is None or record.status != "proposed":
+            self.say(spec.announce())
+            self._fill(spec)
+        current.status = "awaiting_approval"
+        current.adr = relative(self.root, adr.records(layout.adr_dir(self.root))[spec.number])
+        run_state.save(self.root, self.state)
+        redone = span(redone_on_reject())
+        self.say(
+            f"Design approval needed: the proposed design is in {current.adr}.\n"
+            "Next: ml-phases approve            (the recommended candidate)\n"
+            f"      ml-phases approve --option X (X one of {', '.join(CANDIDATE_ROLES)})\n"
+            f'      ml-phases reject --reason "…" (phases {redone} again, with your reason)'
+        )
+        return "gate"
+
+    def _fill(self, spec: Phase) -> tuple[Path, float, str]:
+        """Have the backend fill a phase in, keep its facts, then write its ADR (last: that
+        is 'done'); returns the ADR, the seconds taken and what the commit did.
+
+        The phase is one journaled change (its owned files, its record, the index, the facts): if
+        it fails or is cut off, they are put back, so a failed code phase leaves no change behind,
+        and a redo cut off mid-way leaves the old phase. A finished phase is one commit.
+        """
+        started = time.perf_counter()
+        self._check_facts(spec)
+        root, folder = self.root, layout.adr_dir(self.root)
+        own = [relative(root, path) for n, path in adr.records(folder).items() if n == spec.number]
+        tracked = [
+            *spec.owned_files(self.project.package),
+            *own,
+            relative(root, folder / adr.INDEX),
+        ]
+        touched = [*tracked, relative(root, layout.facts_file(root))]
+        message = f"{spec.label}: {spec.name}"
+        with Journal(root, str(spec.number), touched, list(tracked), message, self.say) as journal:
+            ctx = Context(
+                self.project,
+                self.answers,
+                self.facts,
+                self.capsule,
+                list(self.state.approval.reasons),
+                set(self.state.approval.rejected),
+                approved=self.state.approval.option,
+                workspace=Workspace(self.project, journal.snapshot) if spec.writes_code else None,
+            )
+            report = self.backend.fill(spec, ctx)
+            if ctx.workspace is not None and not ctx.workspace.verified:
+                ctx.workspace.verify()  # a backend that did not check its change is checked here
+            self.facts.keep(spec, report.facts)
+            run_state.save_facts(root, self.facts)
+            inputs = [path for n, path in adr.records(folder).items() if n in spec.inputs]
+            seconds = time.perf_counter() - started
+            record = self._record(spec, report, inputs, seconds)
+            journal.include(folder / adr.filename(record))
+            path = adr.write(record, folder)  # the phase is done from here on
+        return path, seconds, journal.outcome
+
+    def _check_facts(self, spec: Phase) -> None:
+        """Refuse a phase whose inputs are missing, or that the backend cannot build on."""
+        earlier = PHASES[: PHASES.index(spec)]
+        missing = [s.number for s in earlier if self.facts.of(s) is None]  # later phases read them
+        if missing:
+            raise EngineError(
+                f"phase {spec.number} needs what phases {', '.join(map(str, missing))} measured,"
+                f" and {layout.facts_file(self.root)} does not have it; run them again with"
+                " `ml-phases run --redo N` for each"
+            )
+        by_agents = [s.number for s in earlier if isinstance(self.facts.of(s), AgentFacts)]
+        if self.backend.name == "offline" and by_agents:
+            raise EngineError(
+                f"phase {spec.number} offline needs what the offline analysts measured, but the"
+                f" Claude agents did phase {by_agents[0]}; go on with --backend claude, or redo"
+                f" from phase {by_agents[0]} offline (`ml-phases run --redo N` for each)"
+            )
+
+    def _record(
+        self, spec: Phase, report: Report, inputs: list[Path], seconds: float
+    ) -> adr.Record:
+        """The phase's ADR: the report's decision with its number, date, makers and ml-flow
+        block."""
+        roles = [agent.role for agent in spec.agents] or ["user"]
+        decided = {
+            item.name: getattr(report, item.name) for item in dataclasses.fields(adr.Decision)
+        }
+        return adr.Record(
+            **decided,
+            number=spec.number,
+            date=dt.date.today().isoformat(),
+            decision_makers=roles,
+            flow={
+                "phase": spec.number,
+                "name": spec.name,
+                "meta-phase": spec.meta,
+                "agents": roles,
+                "backend": self.backend.name,
+                "model": report.model,
+                "tokens": dict(report.tokens),
+                "cost_usd": report.cost_usd,
+                "seconds": round(seconds, 2),
+                "input_fingerprint": fingerprint(self.answers, inputs),
+            },
+        )
 
 
 def run(
     root: Path,
     *,
     start: int = 1,
-    stop: int = 12,
+    stop: int = len(PHASES),
     redo: int | None = None,
     backend: str | None = None,
     capsule: str | None = None,
-    claude: ClaudeSettings | None = None,
+    claude: Flags | None = None,
     say: Callable[[str], None] = print,
 ) -> str:
     """Run phases start..stop; returns how the run ended: 'gate', 'done', 'failed' or
     'incomplete' (a limit stopped a phase; the next run resumes it).
 
-    The backend defaults to the project's `agent_backend` answer; Claude's settings to its
-    `claude_model` and `budget_usd` answers.
+    The backend defaults to the project's `agent_backend` answer; Claude's settings not given
+    as flags to its `claude_model` and `budget_usd` answers.
     """
     if not 1 <= start <= stop <= len(PHASES):
         raise EngineError(f"--from {start} --to {stop} is not a range within 1-{len(PHASES)}")
     project = Project.open(root)
     answers = dict(project.answers)
-    backend = backend_name(backend, answers)
-    decide = _backend(backend, claude, answers, say)
+    filler = backend_for(backend, answers, claude or Flags(), say)
     with run_state.locked(root):
         recover(root, say)
         state = run_state.load(root)
-        facts = load_facts(root)
         capsule = capsule or state.capsule
         if capsule:
-            answers |= load_capsule(root, capsule)
+            answers |= load_capsule(project, capsule)
             say(f"Loaded capsule: {capsule}")
             state.capsule = capsule
         if redo is not None:
             state.phases[phase(redo).number].status = "pending"
+        facts = run_state.load_facts(root)
+        runner = PhaseRun(root, project, state, facts, answers, capsule, filler, say)
         for spec in PHASES[start - 1 : stop]:
-            number, current = spec.number, state.phases[spec.number]
-            if number == GATE:
-                ended = _gate(root, project, state, facts, answers, capsule, backend, decide, say)
-                if ended:
-                    return ended
-                continue
-            if current.status == "done":
-                continue
-            say(spec.announce())
-            current.status, current.note = "running", ""
-            run_state.save(root, state)
-            try:
-                path, seconds, committed = _decide(
-                    root, project, number, state, facts, answers, capsule, backend, decide, say
-                )
-            except (PhaseFailed, PhaseIncomplete) as exc:
-                ended, what, hint = STOPPED[type(exc)]
-                current.status, current.note = ended, str(exc)
-                run_state.save(root, state)
-                say(f"Phase {number} {what}: {exc}. Its changes were put back.\nNext: {hint}")
+            ended = runner.gate() if spec.gate else runner.phase(spec)
+            if ended:
                 return ended
-            current.status, current.adr, current.seconds = (
-                "done",
-                str(path.relative_to(root)),
-                (round(seconds, 2)),
-            )
-            run_state.save(root, state)
-            say(f"  ADR: {current.adr} ({seconds:.1f} s; {committed})")
         return "done"
-
-
-def _gate(
-    root: Path,
-    project: Project,
-    state: run_state.RunState,
-    facts: dict,
-    answers: dict,
-    capsule: str | None,
-    backend: str,
-    decide: Decide,
-    say: Callable[[str], None],
-) -> str | None:
-    """Write the proposed design and stop, or let an approved design through."""
-    spec, current = phase(GATE), state.phases[GATE]
-    record = _gate_record(root)
-    if state.approval.status == "approved" and record and record.status == "accepted":
-        current.status = "done"
-        return None
-    if record is None or record.status != "proposed":
-        say(spec.announce())
-        _decide(root, project, GATE, state, facts, answers, capsule, backend, decide, say)
-    current.status = "awaiting_approval"
-    current.adr = str(adr.records(root / run_state.ADR_DIR)[GATE].relative_to(root))
-    run_state.save(root, state)
-    options = ", ".join(CANDIDATES)
-    say(
-        f"Design approval needed: the proposed design is in {current.adr}.\n"
-        "Next: ml-phases approve            (the recommended candidate)\n"
-        f"      ml-phases approve --option X (X one of {options})\n"
-        '      ml-phases reject --reason "…" (phases 4-5 again, with your reason)'
-    )
-    return "gate"
 
 
 def _proposed(root: Path) -> adr.Record:
@@ -430,8 +412,8 @@ def approve(root: Path, option: str | None = None, say: Callable[[str], None] = 
         recover(root, say)
         record = _proposed(root)
         chosen = option or record.chosen
-        if chosen not in CANDIDATES:
-            raise EngineError(f"option '{chosen}' is not one of {', '.join(CANDIDATES)}")
+        if chosen not in CANDIDATE_ROLES:
+            raise EngineError(f"option '{chosen}' is not one of {', '.join(CANDIDATE_ROLES)}")
         because = (
             "the user approved the recommended design."
             if chosen == record.chosen
@@ -449,38 +431,40 @@ def approve(root: Path, option: str | None = None, say: Callable[[str], None] = 
             bad=picked.cons if picked else record.bad,
             confirmation="Approved with `ml-phases approve`.",
         )
-        folder = root / run_state.ADR_DIR
-        names = [adr.records(folder)[GATE], folder / adr.filename(accepted), folder / "README.md"]
-        paths = list(dict.fromkeys(relative(root, path) for path in names))
-        message = f"Phase {GATE} of 12: design approved ({chosen})"
-        with Journal(root, str(GATE), paths, list(paths), message, say, settled=True):
+        folder, spec = layout.adr_dir(root), gate()
+        names = [adr.records(folder)[spec.number], folder / adr.filename(accepted)]
+        paths = list(dict.fromkeys(relative(root, path) for path in [*names, folder / adr.INDEX]))
+        message = f"{spec.label}: design approved ({chosen})"
+        with Journal(root, str(spec.number), paths, list(paths), message, say, settled=True):
             adr.write(accepted, folder)
     return chosen
 
 
 def reject(root: Path, reason: str, say: Callable[[str], None] = print) -> str:
-    """Refuse the proposed design: phases 4-5 run again with the reason, then the gate."""
+    """Refuse the proposed design: the design phases before the gate run again with the
+    reason, then the gate."""
     if not reason.strip():
         raise EngineError('a rejection needs a reason: ml-phases reject --reason "…"')
     with run_state.locked(root):
         recover(root, say)
         state = run_state.load(root)
         record = _proposed(root)
-        folder = root / run_state.ADR_DIR
-        refused = [p for n, p in adr.records(folder).items() if n in REDONE_ON_REJECT]
-        tracked = [*(relative(root, p) for p in refused), relative(root, folder / "README.md")]
-        touched = [*tracked, relative(root, run_state.state_path(root))]
+        folder = layout.adr_dir(root)
+        again = [spec.number for spec in (*redone_on_reject(), gate())]
+        refused = [p for n, p in adr.records(folder).items() if n in again]
+        tracked = [*(relative(root, p) for p in refused), relative(root, folder / adr.INDEX)]
+        touched = [*tracked, relative(root, layout.state_file(root))]
         message = f"Design rejected ({record.chosen}): {reason}"
         with Journal(root, "reject", touched, list(tracked), message, say):
             state.approval.reasons.append(reason.strip())
             state.approval.rejected.append(record.chosen)
-            for number in REDONE_ON_REJECT:
+            for number in again:
                 state.phases[number] = run_state.PhaseState()
             run_state.save(root, state)
-            history = root / run_state.STATE_DIR / "history"
+            history = layout.history(root)
             stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
             for path in refused:  # keep the refused records, then redo them
-                adr.atomic_write(history / f"{stamp}-{path.name}", path.read_text())
+                layout.atomic_write(history / f"{stamp}-{path.name}", path.read_text())
                 path.unlink()
             adr.write_index(folder)
     return record.chosen

@@ -1,4 +1,4 @@
-"""The generated project as the engine sees it: its answers and its command-line tools.
+"""The generated project as the engine sees it: its answers, its catalogue and its tools.
 
 Agents work through the project's own CLI (`<pkg> profile | risks | bakeoff | train | …
 --json`), run with the project's interpreter, as argv lists (never through a shell).
@@ -7,6 +7,7 @@ Agents work through the project's own CLI (`<pkg> profile | risks | bakeoff | tr
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import json
 import os
 import signal
@@ -16,10 +17,14 @@ import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import yaml
+
+from .layout import catalogue_file
 
 ANSWERS_FILE = ".copier-answers.yml"
 # Every command the engine starts carries this variable (the project's path), and so does
@@ -141,6 +146,17 @@ def end_leftovers(root: Path) -> list[int]:
     return ended
 
 
+def load_catalogue(path: Path) -> ModuleType:
+    """A project's catalogue.py (TASKS, METRICS, MODELS, SAMPLES), run from its file: it imports
+    nothing, so neither the project's environment nor its package is needed to read it."""
+    spec = importlib.util.spec_from_file_location("catalogue", path)
+    if spec is None or spec.loader is None or not path.is_file():
+        raise ToolError(f"{path} is missing: it names the tasks, metrics and models to design with")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @dataclass(frozen=True)
 class Project:
     root: Path
@@ -157,6 +173,12 @@ class Project:
     @property
     def package(self) -> str:
         return str(self.answers["package_name"])
+
+    @cached_property
+    def catalogue(self) -> ModuleType:
+        """What the project offers, from its own catalogue.py: the one list of its tasks,
+        metrics (with the task each scores) and models (with the part each plays)."""
+        return load_catalogue(catalogue_file(self.root, self.package))
 
     @property
     def python(self) -> str:

@@ -9,27 +9,37 @@ is read from the gate's record itself, so the two cannot disagree.
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    TypeAdapter,
+    ValidationError,
+    create_model,
+    model_validator,
+)
 
-from .adr import Record, RecordError, atomic_write, parse, records
-from .backends.base import CANDIDATES
-from .phases import PHASES
+from . import layout
+from .adr import Record, RecordError, parse, records
+from .layout import atomic_write
+from .phases import CANDIDATE_ROLES, PHASES, AgentFacts, Facts, Phase, gate
 
-STATE_DIR = ".ml-flow"
-ADR_DIR = Path("docs/adr")
-SNAPSHOTS = "snapshots"  # .ml-flow/snapshots/<key>: a change in progress (engine.py)
 VERSION = 1
-GATE = next(spec.number for spec in PHASES if spec.gate)
 PhaseStatus = Literal["pending", "running", "done", "failed", "incomplete", "awaiting_approval"]
-Candidate = Literal[tuple(CANDIDATES)]  # type: ignore[valid-type]
+Candidate = Literal[CANDIDATE_ROLES]  # type: ignore[valid-type]
 MOVE_AWAY = "move it away to start the phases afresh (the ADRs in docs/adr are kept)"
+REDO = "move it away and redo the phases (`ml-phases run --redo N`)"
 
 
 class StateError(RuntimeError):
@@ -83,8 +93,23 @@ class RunState(_Strict):
         return validated(cls, text, source)
 
 
-# facts.json: what each finished phase measured, by phase number (1-12).
-Facts = TypeAdapter(dict[Annotated[int, Field(ge=1, le=len(PHASES))], dict[str, Any]])
+def _by_whom(raw: Any) -> str:
+    """Whose facts an entry of facts.json holds: the Claude agents' or the phase's own."""
+    backend = raw.get("backend") if isinstance(raw, dict) else getattr(raw, "backend", None)
+    return "claude" if backend == "claude" else "offline"
+
+
+def _entry(spec: Phase) -> Any:
+    either = Annotated[spec.facts, Tag("offline")] | Annotated[AgentFacts, Tag("claude")]
+    return Annotated[either, Discriminator(_by_whom)] | None
+
+
+# facts.json: what each finished phase left for later ones, by phase slug; no other key.
+FactsFile = create_model(
+    "FactsFile",
+    __config__=ConfigDict(strict=True, extra="forbid"),
+    **{spec.attribute: (_entry(spec), Field(default=None, alias=spec.slug)) for spec in PHASES},
+)
 
 
 def validated(schema: Any, text: str | bytes, source: Path, hint: str = MOVE_AWAY) -> Any:
@@ -110,25 +135,39 @@ def _shown(error: dict[str, Any]) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def state_path(project: Path) -> Path:
-    return project / STATE_DIR / "state.json"
+def load_facts(project: Path) -> Facts:
+    """What the finished phases left, checked against their dataclasses (none yet: empty)."""
+    path = layout.facts_file(project)
+    if not path.exists():
+        return Facts()
+    found = validated(FactsFile, path.read_bytes(), path, REDO)
+    return Facts(**{spec.attribute: getattr(found, spec.attribute) for spec in PHASES})
+
+
+def save_facts(project: Path, facts: Facts) -> None:
+    found = {
+        spec.slug: dataclasses.asdict(value)
+        for spec in PHASES
+        if (value := facts.of(spec)) is not None
+    }
+    atomic_write(layout.facts_file(project), json.dumps(found, indent=2, default=str) + "\n")
 
 
 def read(project: Path) -> RunState:
     """The state file as written (a fresh state if there is none), checked against the schema."""
-    path = state_path(project)
+    path = layout.state_file(project)
     return RunState.from_json(path.read_bytes(), path) if path.exists() else RunState.fresh()
 
 
 def load(project: Path) -> RunState:
     """The run state, reconciled with the ADRs and the journals on disk."""
     state = read(project)
-    found, on_disk = readable(project), records(project / ADR_DIR)
-    cut = cut_off(project)
+    found, on_disk = readable(project), records(layout.adr_dir(project))
+    cut, approval = cut_off(project), gate().number
     for number, phase_state in state.phases.items():
         record = found.get(number)
         if isinstance(record, Record) and number not in cut:
-            proposed = number == GATE and record.status == "proposed"
+            proposed = number == approval and record.status == "proposed"
             phase_state.status = "awaiting_approval" if proposed else "done"
             phase_state.adr = str(on_disk[number].relative_to(project))
             continue
@@ -140,16 +179,17 @@ def load(project: Path) -> RunState:
         if number in cut:
             phase_state.status = "running" if held(project) else "incomplete"
             phase_state.note = "cut off; the next `ml-phases run` puts its files back first"
-    gate = found.get(GATE)
-    accepted = isinstance(gate, Record) and gate.status == "accepted" and GATE not in cut
+    decided = found.get(approval)
+    accepted = isinstance(decided, Record) and decided.status == "accepted" and approval not in cut
     state.approval.status = "approved" if accepted else "pending"
-    state.approval.option = gate.chosen if accepted else None  # type: ignore[union-attr]
+    state.approval.option = decided.chosen if accepted else None  # type: ignore[union-attr]
     return state
 
 
 def readable(project: Path) -> dict[int, Record | str]:
     """Each record on disk parsed, or why it cannot be read (an empty or broken file)."""
-    return {n: read_record(project, path) for n, path in records(project / ADR_DIR).items()}
+    folder = layout.adr_dir(project)
+    return {n: read_record(project, path) for n, path in records(folder).items()}
 
 
 def read_record(project: Path, path: Path) -> Record | str:
@@ -164,19 +204,15 @@ def cut_off(project: Path) -> set[int]:
     """Phases with a change that began and neither finished nor was put back yet."""
     return {
         int(folder.name)
-        for folder in (project / STATE_DIR / SNAPSHOTS).glob("*")
+        for folder in layout.snapshots(project).glob("*")
         if folder.name.isdigit()
-        and (folder / "manifest.json").exists()
-        and not (folder / "finished.json").exists()
+        and (folder / layout.MANIFEST).exists()
+        and not (folder / layout.FINISHED).exists()
     }
 
 
 def save(project: Path, state: RunState) -> Path:
-    return atomic_write(state_path(project), state.to_json())
-
-
-def lock_path(project: Path) -> Path:
-    return project / STATE_DIR / "run.lock"
+    return atomic_write(layout.state_file(project), state.to_json())
 
 
 def _try_lock(handle: int) -> bool:
@@ -195,7 +231,7 @@ def locked(project: Path) -> Iterator[None]:
 
     The lock file is never deleted, so two runs can never race over creating it.
     """
-    lock = lock_path(project)
+    lock = layout.lock_file(project)
     lock.parent.mkdir(parents=True, exist_ok=True)
     handle = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -214,7 +250,7 @@ def locked(project: Path) -> Iterator[None]:
 
 def held(project: Path) -> bool:
     """Whether a live run holds the project's lock now."""
-    lock = lock_path(project)
+    lock = layout.lock_file(project)
     if not lock.exists():
         return False
     handle = os.open(lock, os.O_RDWR)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -25,11 +26,12 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT / "hooks"), str(ROOT / "tests")]
 
+from engine_fakes import CATALOGUE  # noqa: E402
 from fake_anthropic import FakeAPI, focus_key, report, serve, tool_use  # noqa: E402
 from ml_phases.backends.base import Context  # noqa: E402
-from ml_phases.backends.claude import Settings  # noqa: E402
 from ml_phases.backends.claude.backend import ClaudeBackend  # noqa: E402
-from ml_phases.phases import phase  # noqa: E402
+from ml_phases.backends.claude.settings import Settings  # noqa: E402
+from ml_phases.phases import Phase, phase  # noqa: E402
 from ml_phases.project import Project  # noqa: E402
 
 TARGET = 1.5
@@ -39,13 +41,14 @@ def project(folder: Path) -> Project:
     (folder / "docs/adr").mkdir(parents=True)
     (folder / "src/demo").mkdir(parents=True)
     (folder / "src/demo/__init__.py").write_text('"""Demo."""\n')
+    shutil.copy(CATALOGUE, folder / "src/demo/catalogue.py")
     (folder / ".copier-answers.yml").write_text(yaml.safe_dump({"package_name": "demo"}))
     return Project.open(folder)
 
 
-def timed(backend: ClaudeBackend, number: int, ctx: Context) -> float:
+def timed(backend: ClaudeBackend, spec: Phase, ctx: Context) -> float:
     start = time.perf_counter()
-    backend(number, ctx)
+    backend.fill(spec, ctx)
     return time.perf_counter() - start
 
 
@@ -68,8 +71,8 @@ def main() -> None:
         backend = ClaudeBackend(Settings(budget_usd=None), say=lambda line: None)
         one, three = [], []
         for _ in range(args.repeats):
-            one.append(timed(backend, 1, ctx))
-            three.append(timed(backend, 2, ctx))
+            one.append(timed(backend, phase(1), ctx))
+            three.append(timed(backend, phase(2), ctx))
     ratio = statistics.median(three) / statistics.median(one)
     print(f"latency per reply: {args.latency:.1f} s; three requests per agent; {args.repeats} runs")
     print(f"one agent (phase 1):    median {statistics.median(one):.2f} s  {_runs(one)}")

@@ -1,17 +1,25 @@
-"""What every backend shares: the context a phase starts from and the report it ends with."""
+"""What every backend is: a `Backend` fills a phase in, from the context it starts from to the
+report it ends with."""
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from ..adr import Decision
 from ..changes import Workspace
+from ..phases import CANDIDATE_ROLES, Facts, Phase, redone_on_reject, span
 from ..project import Project
 
-# The three candidates a design phase weighs, and the project's model that implements each.
-CANDIDATES = {"baseline": "linear", "sota": "mlp", "pragmatic": "gbm"}
 TOKEN_KINDS = ("input", "output", "cache_write", "cache_read")
+# The answers about the data (a capsule may change them), and the config key each one sets.
+DATA_KEYS = {
+    "data_source": "data.source",
+    "target": "data.target",
+    "task_type": "task",
+    "primary_metric": "primary_metric",
+}
 
 
 class PhaseIncomplete(RuntimeError):
@@ -24,7 +32,7 @@ class Context:
 
     project: Project
     answers: dict[str, Any]
-    facts: dict[int, dict[str, Any]] = field(default_factory=dict)
+    facts: Facts = field(default_factory=Facts)
     capsule: str | None = None
     rejections: list[str] = field(default_factory=list)  # reasons given at the gate
     excluded: set[str] = field(default_factory=set)  # candidates rejected at the gate
@@ -35,25 +43,66 @@ class Context:
     def metric(self) -> str:
         return str(self.answers["primary_metric"])
 
+    @property
+    def candidates(self) -> dict[str, str]:
+        """The three candidates a design weighs, by role, each the project's model that plays
+        it (as its catalogue says)."""
+        plays = {role: model for model, role in self.project.catalogue.MODELS.items()}
+        return {role: plays[role] for role in CANDIDATE_ROLES}
+
+    def data_answers(self) -> dict[str, str]:
+        """The data answers (a capsule may change them), by the config key each one sets."""
+        answers = self.answers
+        return {key: str(answers[name]) for name, key in DATA_KEYS.items() if name in answers}
+
     def overrides(self) -> list[str]:
-        """The data answers (a capsule may change them) as config overrides."""
-        keys = {
-            "data_source": "data.source",
-            "target": "data.target",
-            "task_type": "task",
-            "primary_metric": "primary_metric",
-        }
-        return [f"{key}={self.answers[name]}" for name, key in keys.items() if name in self.answers]
+        """The data answers as the overrides every project command the engine runs is given."""
+        return [f"{key}={value}" for key, value in self.data_answers().items()]
+
+    def config(self) -> dict[str, Any]:
+        """The project's config as its commands run it: configs/default.yaml as the user keeps
+        it, with the data answers applied. The truth for everything it holds."""
+        return with_keys(self.project.config(), self.data_answers())
+
+
+def with_keys(raw: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a config with dotted keys (`data.target`) set to new values."""
+    changed = copy.deepcopy(raw)
+    for key, value in changes.items():
+        *sections, name = key.split(".")
+        node = changed
+        for section in sections:
+            node = node.setdefault(section, {})
+        node[name] = value
+    return changed
 
 
 @dataclass(kw_only=True)
 class Report(Decision):
     """What a phase decided: the content of its ADR, facts for later phases, and its cost."""
 
-    facts: dict[str, Any] = field(default_factory=dict)
+    facts: object = None  # the phase's facts (its spec's dataclass), or the agents' AgentFacts
     model: str | None = None  # the LLM that wrote it (None: the offline analysts)
     tokens: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TOKEN_KINDS, 0))
     cost_usd: float = 0.0
+
+
+class Backend(Protocol):
+    """Who fills the phases in: the offline analysts, or Claude's agents."""
+
+    name: str  # as --backend and the ADRs' ml-flow block name it
+
+    def fill(self, spec: Phase, ctx: Context) -> Report:
+        """Do one phase's work and report what it decided."""
+        ...
+
+
+def approval_prompt() -> str:
+    """What the gate's record tells the user to do next (both backends write it)."""
+    return (
+        f"Approve with `ml-phases approve` (or `--option {'|'.join(CANDIDATE_ROLES)}`), or reject"
+        f' with `ml-phases reject --reason "…"` to redo phases {span(redone_on_reject())}.'
+    )
 
 
 class BackendError(RuntimeError):

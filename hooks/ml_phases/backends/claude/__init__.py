@@ -6,7 +6,3 @@ report.py the final report's schema; prompts.py what agents are told; pricing.py
 what they may spend; settings.py the knobs. backend.py needs the anthropic SDK and pydantic
 (`pip install 'ml-phases[claude]'`), so it is imported only when the backend is used.
 """
-
-from .settings import DEFAULT_MODEL, Settings
-
-__all__ = ["DEFAULT_MODEL", "Settings"]

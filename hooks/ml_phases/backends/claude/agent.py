@@ -12,6 +12,7 @@ import copy
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,12 +99,12 @@ def converse(
     tools: list[dict[str, Any]],
     task: str,
     toolbox: Toolbox,
-    phase: int,
-    excluded: frozenset[str],
+    check: Callable[[Any], reports.AgentReport],
     limits: Limits,
     transcript: Transcript,
 ) -> reports.AgentReport:
-    """Talk until the agent submits a valid report; PhaseIncomplete at the turn limit."""
+    """Talk until the agent submits a report that `check` accepts (it raises ValueError with
+    what to fix otherwise); PhaseIncomplete at the turn limit."""
     conversation: list[dict[str, Any]] = [
         {"role": "user", "content": [{"type": "text", "text": task}]}
     ]
@@ -135,7 +136,7 @@ def converse(
         for call in calls:
             if call["name"] == SUBMIT:
                 try:
-                    run.report = reports.validate(call["input"], phase, excluded)
+                    run.report = check(call["input"])
                     text, error = "report accepted", False
                 except ValueError as exc:
                     text, error = str(exc), True

@@ -4,7 +4,7 @@ Steps run in order and the agents of a step run concurrently (phase 5's fact-che
 after its architects and read their reports). Agents write only their own files; any project
 file that no agent wrote is put back when the phase ends. Reports are merged into the
 phase's ADR with the tokens and dollars the phase used. The gate (phase 6) has no agents: it
-puts the design of phases 1-5 to the user, as in the offline backend.
+puts the design of the phases before it to the user, as in the offline backend.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ... import adr
+from ... import adr, layout, phases
 from ...adr import Option
 from ...changes import Snapshot, project_files
-from ...phases import Agent, Phase, phase
-from ..base import CANDIDATES, TOKEN_KINDS, BackendError, Context, PhaseIncomplete, Report
+from ...phases import FIXES_AND_VERIFICATION, MODEL_ARCHITECTURE, Agent, AgentFacts, Phase
+from ..base import TOKEN_KINDS, BackendError, Context, PhaseIncomplete, Report, approval_prompt
 from . import api, prompts, report
 from .agent import CACHE, AgentRun, Transcript, converse
 from .limits import Budget, Limits
@@ -30,7 +30,7 @@ from .sandbox import Sandbox
 from .settings import Settings
 from .tools import Toolbox, definitions
 
-FULL_SUITE_PHASES = (11,)  # phases whose change is checked by the whole suite
+FULL_SUITE_PHASES = (FIXES_AND_VERIFICATION,)  # phases whose change the whole suite checks
 
 
 @dataclass
@@ -39,6 +39,7 @@ class ClaudeBackend:
     say: Callable[[str], None] = print
     client: object = None  # made at the first agent (a run with nothing to do needs no key)
     budget: Budget = field(init=False)
+    name = "claude"
 
     def __post_init__(self) -> None:
         try:
@@ -47,8 +48,7 @@ class ClaudeBackend:
             raise BackendError(str(exc)) from None
         self.budget = Budget(self.settings.budget_usd)
 
-    def __call__(self, number: int, ctx: Context) -> Report:
-        spec = phase(number)
+    def fill(self, spec: Phase, ctx: Context) -> Report:
         if not spec.agents:
             return design_gate(ctx)
         self.client = self.client or api.client()
@@ -61,16 +61,16 @@ class ClaudeBackend:
                 self._step(spec, step.agents, runs, ctx, limits)
         finally:
             written = {path for run in runs for path in run.written}
-            put_back = _put_back(root, number, guard, written)
-            _log_usage(root, number, runs, self.settings.model)
+            put_back = _put_back(root, spec.number, guard, written)
+            _log_usage(root, spec.number, runs, self.settings.model)
         merged = report.merge([(run.name, run.report) for run in runs if run.report])
         if put_back:
             merged.bad.append(f"a command changed files no agent wrote: put back {put_back}")
         _account(merged, runs, self.settings.model)
-        shutil.rmtree(_saved_dir(root, number), ignore_errors=True)
+        shutil.rmtree(layout.agent_reports(root, spec.number), ignore_errors=True)
         if ctx.workspace is not None:  # the final tests get what is left of the clock, or 60 s
             timeout = max(limits.remaining(), 60.0)
-            ctx.workspace.verify(full=number in FULL_SUITE_PHASES, timeout=timeout)
+            ctx.workspace.verify(full=spec in FULL_SUITE_PHASES, timeout=timeout)
         return merged
 
     def _step(
@@ -129,7 +129,7 @@ class ClaudeBackend:
     ) -> None:
         root, package = ctx.project.root, ctx.project.package
         key = hashlib.sha256(f"{self.settings.model}\n{inputs}\n{brief}".encode()).hexdigest()
-        saved = _saved_dir(root, spec.number) / f"agent-{index}.json"
+        saved = layout.agent_reports(root, spec.number) / f"agent-{index}.json"
         if not spec.writes_code and _reuse(saved, key, run):
             self.say(f"  {run.name}: reused the report of the interrupted attempt")
             return
@@ -150,7 +150,7 @@ class ClaudeBackend:
                 f"  {run.name}: {failure}; retrying in {seconds:.2f} s"
             ),
         )
-        name = f"phase-{spec.number:02d}/agent-{index}-{agent.role}.jsonl"
+        name = f"agent-{index}-{agent.role}.jsonl"
         converse(
             run,
             messages=messages,
@@ -160,18 +160,13 @@ class ClaudeBackend:
             tools=definitions(package),
             task=brief,
             toolbox=Toolbox(sandbox, limits.remaining, run.written),
-            phase=spec.number,
-            excluded=frozenset(ctx.excluded),
+            check=lambda raw: report.validate(raw, spec, ctx.candidates, frozenset(ctx.excluded)),
             limits=limits,
-            transcript=Transcript(root / ".ml-flow" / "transcripts" / name),
+            transcript=Transcript(layout.transcript(root, spec.number, name)),
         )
         if not spec.writes_code:
-            adr.atomic_write(saved, json.dumps({"key": key, "report": run.report.model_dump()}))
+            layout.atomic_write(saved, json.dumps({"key": key, "report": run.report.model_dump()}))
         self.say(f"  {run.name}: done in {run.turns} turns, ${run.cost_usd:.4f}")
-
-
-def _saved_dir(root: Path, number: int) -> Path:
-    return root / ".ml-flow" / "reports" / f"phase-{number:02d}"
 
 
 def _reuse(saved: Path, key: str, run: AgentRun) -> bool:
@@ -187,10 +182,10 @@ def _reuse(saved: Path, key: str, run: AgentRun) -> bool:
 
 
 def _accepted_records(root: Path) -> frozenset[str]:
-    folder = root / "docs" / "adr"
+    folder = layout.adr_dir(root)
     return frozenset(
         path.relative_to(root).as_posix()
-        for path in [*adr.records(folder).values(), folder / "README.md"]
+        for path in [*adr.records(folder).values(), folder / adr.INDEX]
     )
 
 
@@ -201,7 +196,7 @@ def _put_back(root: Path, number: int, guard: Snapshot, written: set[str]) -> st
     added = [p for p in project_files(root) if p not in guard.before]
     guard.before.update(dict.fromkeys(added))  # new files: absent before the phase
     moved = [path for path in guard.changed() if path not in written]
-    keep = root / ".ml-flow" / "put-back" / f"phase-{number:02d}"
+    keep = layout.put_back(root, str(number))  # as the engine's own put-backs are named
     guard.restore(moved, keep=keep)
     if not moved:
         return ""
@@ -210,7 +205,7 @@ def _put_back(root: Path, number: int, guard: Snapshot, written: set[str]) -> st
 
 def _log_usage(root: Path, number: int, runs: list[AgentRun], model: str) -> None:
     """Every agent's tokens and dollars, finished or not, in .ml-flow/usage.jsonl."""
-    path = root / ".ml-flow" / "usage.jsonl"
+    path = layout.usage_log(root)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as file:
         for run in runs:
@@ -239,43 +234,47 @@ def _tokens(usage: Usage) -> str:
 
 
 def design_gate(ctx: Context) -> Report:
-    """Phase 6: the design of phases 1-5, from their records, put to the user."""
-    folder = ctx.project.root / "docs" / "adr"
+    """The gate: the design of the phases before it, from their records, put to the user."""
+    folder = layout.adr_dir(ctx.project.root)
     records = {n: adr.parse(p.read_text(encoding="utf-8")) for n, p in adr.records(folder).items()}
-    model = records.get(4)
-    if model is None or model.chosen not in CANDIDATES:
-        raise BackendError("the design gate needs phase 4's record with a candidate; redo phase 4")
+    picked = MODEL_ARCHITECTURE.number
+    model = records.get(picked)
+    candidates = ctx.candidates
+    if model is None or model.chosen not in candidates:
+        raise BackendError(
+            f"the design gate needs phase {picked}'s record with a candidate; redo phase {picked}"
+        )
     assessed = {option.name: option for option in model.options}
     options = [
         Option(
             name,
             assessed[name].summary if name in assessed else f"the project's {model_name} model",
-            (["recommended by Phase 4"] if name == model.chosen else [])
+            ([f"recommended by Phase {picked}"] if name == model.chosen else [])
             + (assessed[name].pros if name in assessed else []),
             assessed[name].cons if name in assessed else [],
         )
-        for name, model_name in CANDIDATES.items()
+        for name, model_name in candidates.items()
         if name not in ctx.excluded or name == model.chosen
     ]
+    design = phases.designed()
     summary = "\n".join(
-        f"* Phase {n}: {record.title} (chosen: {record.chosen})"
-        for n, record in sorted(records.items())
-        if n < 6
+        f"* Phase {spec.number}: {record.title} (chosen: {record.chosen})"
+        for spec in design
+        if (record := records.get(spec.number))
     )
     return Report(
-        title=f"Design approval: {model.chosen} ({CANDIDATES[model.chosen]})",
+        title=f"Design approval: {model.chosen} ({candidates[model.chosen]})",
         context=(
-            f"The design of phases 1-5, by the Claude agents:\n\n{summary}\n\n"
-            "Approve with `ml-phases approve` (or `--option baseline|sota|pragmatic`), or reject"
-            ' with `ml-phases reject --reason "…"` to redo phases 4-5.'
+            f"The design of phases {phases.span(design)}, by the Claude agents:\n\n{summary}\n\n"
+            + approval_prompt()
         ),
         drivers=["the user decides before any code changes"],
         options=options,
         chosen=model.chosen,
-        because="Phase 4 recommends it by the rule stated there.",
+        because=f"Phase {picked} recommends it by the rule stated there.",
         good=model.good,
         bad=model.bad,
         confirmation="Recorded when the user approves.",
-        facts={"backend": "claude", "recommended": model.chosen},
+        facts=AgentFacts(chosen=model.chosen),
         status="proposed",
     )

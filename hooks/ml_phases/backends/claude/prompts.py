@@ -13,8 +13,9 @@ from typing import Any
 import yaml
 
 from ...adr import records
-from ...phases import Agent, Phase
-from ..base import CANDIDATES, Context
+from ...layout import adr_dir
+from ...phases import MODEL_ARCHITECTURE, Agent, Phase
+from ..base import Context
 
 COMMON = """\
 You are one agent in a twelve-phase workflow that designs and builds a machine-learning project.
@@ -93,7 +94,7 @@ def phase_inputs(spec: Phase, ctx: Context) -> str:
     root = ctx.project.root
     answers = {k: v for k, v in ctx.answers.items() if not str(k).startswith("_")}
     parts = [
-        f"# Phase {spec.number} of 12: {spec.name} ({spec.meta})",
+        f"# {spec.label}: {spec.name} ({spec.meta})",
         f"Goal: {spec.goal}",
         f"Outputs: {', '.join(spec.outputs)}",
         f"Package: {ctx.project.package} (src/{ctx.project.package}/)",
@@ -101,7 +102,7 @@ def phase_inputs(spec: Phase, ctx: Context) -> str:
         "```yaml\n" + yaml.safe_dump(answers, sort_keys=True).strip() + "\n```",
         "## Candidates\n"
         + "\n".join(
-            f"- {name}: the project's `{model}` model" for name, model in CANDIDATES.items()
+            f"- {name}: the project's `{model}` model" for name, model in ctx.candidates.items()
         )
         + (f"\nApproved at the gate: {ctx.approved}" if ctx.approved else ""),
     ]
@@ -118,7 +119,7 @@ def phase_inputs(spec: Phase, ctx: Context) -> str:
 
 
 def _records(root: Path, numbers: tuple[int, ...]) -> list[str]:
-    found = records(root / "docs/adr")
+    found = records(adr_dir(root))
     return [
         f"### {found[n].relative_to(root).as_posix()}\n\n{found[n].read_text(encoding='utf-8')}"
         for n in numbers
@@ -137,7 +138,7 @@ def task(spec: Phase, agent: Agent, package: str, earlier: list[tuple[str, Any]]
             else "You write no files in this phase: read, run checks, and report."
         ),
     ]
-    if spec.number == 4:
+    if spec is MODEL_ARCHITECTURE:
         lines.append(
             "Name your options exactly baseline, sota and pragmatic, and choose the one you"
             " recommend by a stated rule."

@@ -13,8 +13,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ...adr import Option
+from ...phases import MODEL_ARCHITECTURE, AgentFacts, Phase
 from ...review import THRESHOLD
-from ..base import CANDIDATES, Report
+from ..base import Report
 
 
 class OptionReport(BaseModel):
@@ -76,8 +77,13 @@ def schema() -> dict[str, Any]:
     return _inline(raw, raw.get("$defs", {}))
 
 
-def validate(raw: Any, phase: int, excluded: frozenset[str] = frozenset()) -> AgentReport:
-    """The report, or ValueError with every problem on its own line (for the agent to fix)."""
+def validate(
+    raw: Any, spec: Phase, candidates: dict[str, str], excluded: frozenset[str] = frozenset()
+) -> AgentReport:
+    """The report, or ValueError with every problem on its own line (for the agent to fix).
+
+    `candidates`: the project's model for each role; `excluded`: the roles rejected at the gate.
+    """
     try:
         report = AgentReport.model_validate(raw)
     except ValidationError as exc:
@@ -86,12 +92,12 @@ def validate(raw: Any, phase: int, excluded: frozenset[str] = frozenset()) -> Ag
             for error in exc.errors()
         ]
         raise ValueError("the report is not valid:\n" + "\n".join(problems)) from None
-    if phase == 4:
+    if spec is MODEL_ARCHITECTURE:  # its options are the candidates
         names = {option.name for option in report.options}
-        if not names <= set(CANDIDATES):
+        if not names <= set(candidates):
             raise ValueError(
-                f"phase 4 options must be named {', '.join(CANDIDATES)}"
-                f" (the project implements {', '.join(CANDIDATES.values())}); got {sorted(names)}"
+                f"phase {spec.number} options must be named {', '.join(candidates)} (the"
+                f" project implements {', '.join(candidates.values())}); got {sorted(names)}"
             )
         if report.chosen in excluded:
             raise ValueError(f"the user rejected {report.chosen} at the gate; choose another")
@@ -137,11 +143,10 @@ def merge(reports: list[tuple[str, AgentReport]]) -> Report:
         bad=_union([report.bad for _, report in reports]),
         confirmation=" ".join(_union([[report.confirmation] for _, report in reports])),
         more=describe_findings(findings),
-        facts={
-            "backend": "claude",
-            "chosen": chosen,
-            "findings": [f.model_dump() for f in findings if f.confidence >= THRESHOLD],
-        },
+        facts=AgentFacts(
+            chosen=chosen,
+            findings=[f.model_dump() for f in findings if f.confidence >= THRESHOLD],
+        ),
     )
 
 

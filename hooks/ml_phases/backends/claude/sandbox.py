@@ -14,9 +14,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from ...layout import STATE_DIR
 from ...project import Project, ToolError
 
-HIDDEN = frozenset({".git", ".ml-flow", ".venv"})  # never read, listed or written
+HIDDEN = frozenset({".git", STATE_DIR, ".venv"})  # never read, listed or written
 SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE)
 API_KEY = re.compile(r"sk-ant-[A-Za-z0-9_-]{8,}")
 REDACTED = "[REDACTED]"

@@ -1,25 +1,6 @@
 """The offline backend: each role is an analyst or engineer working through the project's tools.
 
 Deterministic and network-free: every number in a report is measured on the user's data by the
-project's own CLI, tests and linters. design.py holds phases 1-6, build.py 7-9, validate.py 10-12.
+project's own CLI, tests and linters. design.py holds the Discovery and Design phases, build.py
+Implementation, validate.py Validation; backend.py hands each phase to its function.
 """
-
-from .build import PHASE_FUNCTIONS as _BUILD
-from .common import CANDIDATES, Context, Report, fmt
-from .design import PHASE_FUNCTIONS as _DESIGN
-from .design import batch_size, choose, dummy_baseline, split_scheme
-from .validate import PHASE_FUNCTIONS as _VALIDATE
-
-PHASE_FUNCTIONS = {**_DESIGN, **_BUILD, **_VALIDATE}
-
-__all__ = [
-    "CANDIDATES",
-    "PHASE_FUNCTIONS",
-    "Context",
-    "Report",
-    "batch_size",
-    "choose",
-    "dummy_baseline",
-    "fmt",
-    "split_scheme",
-]

@@ -9,7 +9,6 @@ only if the tests its change can affect pass.
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 import time
@@ -19,14 +18,17 @@ from typing import Any
 
 import yaml
 
+from ... import phases
 from ...adr import Option, records, table
 from ...changes import Workspace
+from ...layout import SMOKE, adr_dir
+from ...phases import IntegrationFacts, ModelImplementationFacts, TrainingImplementationFacts
 from ...project import TestRun
-from .common import CANDIDATES, Context, Report, fmt
+from ..base import Context, Report, with_keys
+from .common import fmt
 
 FILES = Path(__file__).with_name("files")
 EXPERIMENT = "configs/experiment.yaml"
-SMOKE = ".ml-flow/smoke"  # short runs stay out of outputs/ and the user's tracking store
 
 
 def workspace(ctx: Context) -> Workspace:
@@ -57,32 +59,25 @@ def tests_line(run: TestRun | None) -> str:
 
 def design_changes(ctx: Context, default: dict[str, Any]) -> dict[str, Any]:
     """The config keys the approved design sets in the default config, with their values."""
-    risks, pipeline = ctx.facts[3], ctx.facts[5]
+    risks, pipeline = ctx.facts.risk_assessment, ctx.facts.infrastructure_design
     # The data answers (a capsule may have changed them), where they differ from the defaults.
-    answered = dict(override.split("=", 1) for override in ctx.overrides())
     changes: dict[str, Any] = {
-        key: value for key, value in answered.items() if str(_get(default, key)) != value
+        key: value for key, value in ctx.data_answers().items() if str(_get(default, key)) != value
     }
-    changes["model.name"] = CANDIDATES[ctx.approved or ctx.facts[4]["chosen"]]
-    if risks.get("split_column"):
-        changes["data.time_column"] = risks["split_column"]
-    if "imbalance" in risks["kinds"]:
+    changes["model.name"] = ctx.candidates[ctx.approved or ctx.facts.model_architecture.chosen]
+    if risks.split_column:
+        changes["data.time_column"] = risks.split_column
+    if "imbalance" in risks.kinds:
         changes["loss.class_weights"] = "balanced"
     if changes["model.name"] == "mlp":
-        changes["train.batch_size"] = pipeline["batch_size"]
+        changes["train.batch_size"] = pipeline.batch_size
     return changes
 
 
 def experiment_config(
     default: dict[str, Any], changes: dict[str, Any], gate: str, package: str
 ) -> str:
-    raw = copy.deepcopy(default)
-    for key, value in changes.items():
-        *sections, name = key.split(".")
-        node = raw
-        for section in sections:
-            node = node.setdefault(section, {})
-        node[name] = value
+    raw = with_keys(default, changes)
     listed = "\n".join(f"#   {key}: {value}" for key, value in changes.items())
     header = (
         f"# The approved design ({gate}): configs/default.yaml with these keys changed:\n"
@@ -94,8 +89,10 @@ def experiment_config(
 
 
 def gate_adr(ctx: Context) -> str:
-    path = records(ctx.project.root / "docs/adr").get(6)
-    return f"docs/adr/{path.name}" if path else "ADR 0006"
+    """The gate's record, as the experiment config and its test cite it."""
+    root, number = ctx.project.root, phases.gate().number
+    path = records(adr_dir(root)).get(number)
+    return path.relative_to(root).as_posix() if path else f"ADR {number:04d}"
 
 
 def model_implementation(ctx: Context) -> Report:
@@ -118,7 +115,8 @@ def model_implementation(ctx: Context) -> Report:
     return Report(
         title=f"Model implementation: the experiment config for {model}",
         context=(
-            f"The approved design ([ADR 0006]({Path(gate).name})) trains the `{model}` model,"
+            f"The approved design ([ADR {phases.gate().number:04d}]({Path(gate).name})) trains"
+            f" the `{model}` model,"
             " which `models.py` already implements and phase 4 cross-validated through the same"
             " code. What the design"
             f" changes from the defaults is in `{EXPERIMENT}`:\n\n"
@@ -154,7 +152,7 @@ def model_implementation(ctx: Context) -> Report:
         because="it records the approved design as data next to the defaults and tests it.",
         good=[f"`{EXPERIMENT}` and `tests/test_experiment.py`"],
         confirmation=tests_line(tests),
-        facts={"config": EXPERIMENT, "changes": changes, "model": model},
+        facts=ModelImplementationFacts(config=EXPERIMENT, changes=changes, model=model),
     )
 
 
@@ -246,20 +244,23 @@ def training_implementation(ctx: Context) -> Report:
         + (", and repeat exactly." if same else "; the difference between runs is listed."),
         bad=[] if same else [f"{metric} differs between runs with one seed"],
         confirmation=tests_line(tests),
-        facts={"run": str(run), "repeatable": same, "epochs": first["epochs_run"]},
+        facts=TrainingImplementationFacts(
+            run=str(run), repeatable=same, epochs=first["epochs_run"]
+        ),
     )
 
 
 def integration(ctx: Context) -> Report:
     project = ctx.project
     write_from_template(ctx, "test_integration.py", "tests/test_integration.py")
-    run = ctx.facts[8]["run"]
+    run = ctx.facts.training_implementation.run
     started = time.perf_counter()
     predicted = project.cli(
         "predict", ctx.answers["data_source"], "--output", f"{SMOKE}/predictions.csv", "--run", run
     )
     predict_s = time.perf_counter() - started
-    exported = project.cli("export", "--run", run) if ctx.facts[7]["model"] == "mlp" else None
+    model = ctx.facts.model_implementation.model
+    exported = project.cli("export", "--run", run) if model == "mlp" else None
     tests = workspace(ctx).verify()
     per_call = (
         f"every call pays a process start and a model load: `predict` took {predict_s:.2f} s"
@@ -302,8 +303,13 @@ def integration(ctx: Context) -> Report:
         good=["`tests/test_integration.py`"],
         bad=[per_call],
         confirmation=tests_line(tests),
-        facts={"checks": checks},
+        facts=IntegrationFacts(checks=checks),
     )
 
 
-PHASE_FUNCTIONS = {7: model_implementation, 8: training_implementation, 9: integration}
+# Who does each phase, by its slug.
+ENGINEERS = {
+    phases.MODEL_IMPLEMENTATION.slug: model_implementation,
+    phases.TRAINING_IMPLEMENTATION.slug: training_implementation,
+    phases.INTEGRATION.slug: integration,
+}

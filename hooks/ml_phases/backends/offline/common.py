@@ -1,12 +1,8 @@
-"""What every offline analyst shares: the backends' context and report, and formatting."""
+"""How every offline analyst writes numbers and limits into a report."""
 
 from __future__ import annotations
 
 import math
-
-from ..base import CANDIDATES, Context, Report
-
-__all__ = ["CANDIDATES", "Context", "Report", "fmt", "limit"]
 
 
 def limit(name: str, value: float | None, unit: str) -> str:

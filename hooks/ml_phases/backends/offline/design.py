@@ -11,12 +11,26 @@ import math
 import os
 from typing import Any
 
+from ... import phases
 from ...adr import Option, table
+from ...phases import (
+    DataArchitectureFacts,
+    DesignApprovalFacts,
+    InfrastructureDesignFacts,
+    ModelArchitectureFacts,
+    ProblemAnalysisFacts,
+    RiskAssessmentFacts,
+)
+from ..base import Context, Report, approval_prompt
 from . import tradeoffs
-from .common import CANDIDATES, Context, Report, fmt, limit
+from .common import fmt, limit
 
 SIMPLICITY = ("baseline", "pragmatic", "sota")  # ties go to the earlier one
-# What each primary metric does not see: the price of choosing it.
+# The metrics of the catalogue a problem analysis weighs against the one the answers name, when
+# they score the same task (phase 11 reports every metric of the task beside it).
+WEIGHED = frozenset({"roc_auc", "pr_auc", "accuracy", "rmse", "mae", "r2"})
+# What each primary metric does not see: the price of choosing it (one for each metric of the
+# project's catalogue).
 BLIND_SPOTS = {
     "roc_auc": "ranks rows: it ignores calibration and the decision threshold",
     "pr_auc": "looks at the positive class only",
@@ -42,22 +56,28 @@ def dummy_baseline(metric: str, target: dict[str, Any], rows: int) -> float | No
 
     None where the profile does not determine it (MAE needs the deviations themselves).
     """
-    if "classes" in target:
-        counts = target["classes"]
-        total = sum(counts.values())
-        shares = [counts[label] / total for label in sorted(counts, key=_label_order)]
-        binary = len(shares) == 2
-        positive = shares[-1] if binary else None  # the project scores the last class
-        return {
-            "roc_auc": 0.5,
-            "pr_auc": positive if binary else sum(shares) / len(shares),
-            "accuracy": max(shares),
-            # The prior predicts the majority class for every row.
-            "f1": (2 * positive / (1 + positive) if positive > 0.5 else 0.0) if binary else None,
-            "log_loss": -sum(share * math.log(share) for share in shares if share > 0),
-        }[metric]
-    std_population = target["std"] * math.sqrt((rows - 1) / rows)
-    return {"rmse": std_population, "mae": None, "r2": 0.0}[metric]
+    return prior_scores(target, rows)[metric]
+
+
+def prior_scores(target: dict[str, Any], rows: int) -> dict[str, float | None]:
+    """Every metric of the target's task (one for each in the project's catalogue), scored on
+    predicting the training distribution: the class shares, or the mean."""
+    if "classes" not in target:
+        std_population = target["std"] * math.sqrt((rows - 1) / rows)
+        return {"rmse": std_population, "mae": None, "r2": 0.0}
+    counts = target["classes"]
+    total = sum(counts.values())
+    shares = [counts[label] / total for label in sorted(counts, key=_label_order)]
+    binary = len(shares) == 2
+    positive = shares[-1] if binary else None  # the project scores the last class
+    return {
+        "roc_auc": 0.5,
+        "pr_auc": positive if binary else sum(shares) / len(shares),
+        "accuracy": max(shares),
+        # The prior predicts the majority class for every row.
+        "f1": (2 * positive / (1 + positive) if positive > 0.5 else 0.0) if binary else None,
+        "log_loss": -sum(share * math.log(share) for share in shares if share > 0),
+    }
 
 
 def problem_analysis(ctx: Context) -> Report:
@@ -72,15 +92,9 @@ def problem_analysis(ctx: Context) -> Report:
         limit("model size", answers.get("max_model_mb"), "MB"),
         f"interpretability: {answers.get('interpretability', 'preferred')}",
     ]
-    alternatives = [
-        m
-        for m in (
-            ("roc_auc", "pr_auc", "accuracy")
-            if "classes" in profile["target"]
-            else ("rmse", "mae", "r2")
-        )
-        if m != metric
-    ]
+    catalogue = ctx.project.catalogue
+    scored = catalogue.task_metrics(catalogue.METRICS[metric][0])  # the task it scores
+    alternatives = [m for m in scored if m in WEIGHED and m != metric]
     loaded = f"Loaded capsule: {ctx.capsule}\n\n" if ctx.capsule else ""
     return Report(
         title=f"Problem analysis: {answers['task_type']} of {answers['target']}",
@@ -112,7 +126,9 @@ def problem_analysis(ctx: Context) -> Report:
         bad=[f"{metric} {BLIND_SPOTS[metric]}; phase 11 reports the other metrics beside it"],
         confirmation="Phase 11 evaluates the chosen model on held-out rows against this baseline.",
         more="Known risks from the answers: " + ("; ".join(answers.get("risks") or []) or "none"),
-        facts={"baseline": baseline, "rows": profile["rows"], "target": profile["target"]},
+        facts=ProblemAnalysisFacts(
+            baseline=baseline, rows=profile["rows"], target=profile["target"]
+        ),
     )
 
 
@@ -178,7 +194,9 @@ def data_architecture(ctx: Context) -> Report:
         good=["one preprocessing path for training, evaluation and prediction"],
         bad=[imputed],
         confirmation="The project's test `preprocessing sees only training rows` checks it.",
-        facts={"numeric": len(numeric), "categorical": len(text), "rows": profile["rows"]},
+        facts=DataArchitectureFacts(
+            numeric=len(numeric), categorical=len(text), rows=profile["rows"]
+        ),
     )
 
 
@@ -241,12 +259,9 @@ def risk_assessment(ctx: Context) -> Report:
         + (f"; phase 7 sets data.time_column to `{split_column}`." if split_column else "."),
         bad=[r["message"] for r in risks if r["severity"] in ("high", "medium")],
         confirmation="Phase 5's fact-checks test the validation scheme against these risks.",
-        facts={
-            "risks": risks,
-            "split": split,
-            "split_column": split_column,
-            "kinds": sorted(kinds),
-        },
+        facts=RiskAssessmentFacts(
+            risks=risks, split=split, split_column=split_column, kinds=sorted(kinds)
+        ),
     )
 
 
@@ -254,8 +269,10 @@ def _eligible(ctx: Context, result: dict[str, Any]) -> str | None:
     """Why a candidate breaks a constraint, or None if it meets them all."""
     answers = ctx.answers
     latency, size = answers.get("max_latency_ms") or 0, answers.get("max_model_mb") or 0
-    if answers.get("interpretability") == "required" and result["model"] != "linear":
-        return "interpretability is required and only the linear model is directly readable"
+    readable = [model for model, (yes, _) in tradeoffs.READABLE.items() if yes]
+    if answers.get("interpretability") == "required" and result["model"] not in readable:
+        only = " or ".join(readable)
+        return f"interpretability is required and only the {only} model is directly readable"
     if latency and result["latency_ms_single_row"] > latency:
         return f"one prediction takes {fmt(result['latency_ms_single_row'], 2)} ms > {latency} ms"
     if size and result["size_kb"] / 1024 > size:
@@ -272,7 +289,7 @@ def choose(ctx: Context, bakeoff: dict[str, Any], excluded: set[str]) -> tuple[s
     """
     results = {
         name: r
-        for name, model in CANDIDATES.items()
+        for name, model in ctx.candidates.items()
         for r in bakeoff["results"]
         if r["model"] == model
     }
@@ -305,14 +322,14 @@ def trade(ctx: Context, field: tradeoffs.Field, chosen: str, excluded: set[str])
     )
     if problem:
         return f"a model that qualifies ({top}: {problem})"
-    readable = " a person can read" if tradeoffs.READABLE[CANDIDATES[chosen]][0] else ""
+    readable = " a person can read" if tradeoffs.READABLE[ctx.candidates[chosen]][0] else ""
     return f"a simpler model{readable}, as interpretability is preferred"
 
 
 def candidate_options(ctx: Context, field: tradeoffs.Field, excluded: set[str]) -> list[Option]:
     """The three candidates as options, each with its measured pros and cons."""
     options = []
-    for name, model in CANDIDATES.items():
+    for name, model in ctx.candidates.items():
         r = field.results[name]
         pros, cons = tradeoffs.assess(field, name)
         problem = _eligible(ctx, r) or ("rejected at the design gate" if name in excluded else None)
@@ -328,7 +345,8 @@ def model_architecture(ctx: Context) -> Report:
     bakeoff = ctx.project.cli("bakeoff", *ctx.overrides())
     excluded = ctx.excluded
     chosen, rule = choose(ctx, bakeoff, excluded)
-    field = tradeoffs.Field.of(bakeoff, ctx.facts[1]["baseline"])
+    candidates = ctx.candidates
+    field = tradeoffs.Field.of(bakeoff, ctx.facts.problem_analysis.baseline, candidates)
     results = table(
         (
             "candidate",
@@ -347,14 +365,14 @@ def model_architecture(ctx: Context) -> Report:
                 f"{r['latency_ms_single_row']:.2f}",
                 f"{r['size_kb']:.1f}",
             )
-            for name, model in CANDIDATES.items()
+            for name, model in candidates.items()
             for r in [field.results[name]]
         ],
     )
     good, bad = tradeoffs.given_up(field, chosen, trade(ctx, field, chosen, excluded))
     inputs = "\n\n".join(f"Rejected before: {reason}" for reason in ctx.rejections)
     return Report(
-        title=f"Model architecture: {chosen} ({CANDIDATES[chosen]})",
+        title=f"Model architecture: {chosen} ({candidates[chosen]})",
         context=(
             f"Three candidates cross-validated with {bakeoff['folds']} folds on"
             f" {bakeoff['rows']} non-test rows by `bakeoff`:\n\n{results}"
@@ -377,11 +395,7 @@ def model_architecture(ctx: Context) -> Report:
         " the best mean; with interpretability preferred, take the simplest candidate within one"
         " standard deviation of the best. Each option's pros and cons compare it with the best"
         " candidate on that measure.",
-        facts={
-            "chosen": chosen,
-            "model": CANDIDATES[chosen],
-            "bakeoff": bakeoff,
-        },
+        facts=ModelArchitectureFacts(chosen=chosen, model=candidates[chosen], bakeoff=bakeoff),
     )
 
 
@@ -400,15 +414,37 @@ def machine_memory_mb() -> float | None:
         return None
 
 
+def fact_checks(risks: RiskAssessmentFacts, metric: str) -> list[tuple[str, bool, str]]:
+    """The data scientists' checks of the design against the risks: name, passed, evidence."""
+    kinds = risks.kinds
+    return [
+        (
+            "validation scheme fits the data",
+            not ("time_order" in kinds and risks.split != "temporal split"),
+            f"split: {risks.split}; risks: {', '.join(kinds) or 'none'}",
+        ),
+        (
+            "metric fits the class balance",
+            not ("imbalance" in kinds and metric == "accuracy"),
+            f"metric {metric}; imbalance " + ("found" if "imbalance" in kinds else "not found"),
+        ),
+        (
+            "no leakage suspect left in the features",
+            "leakage" not in kinds,
+            "single-feature scores below 0.99"
+            if "leakage" not in kinds
+            else "a feature predicts the target almost alone",
+        ),
+    ]
+
+
 def infrastructure_design(ctx: Context) -> Report:
-    answers, facts = ctx.answers, ctx.facts
-    profile = facts[2]
-    risks = facts[3]
-    tracking = answers.get("tracking", "mlflow")
-    rows = profile["rows"]
-    width = profile["numeric"] * 2 + profile["categorical"] * 32  # values + missing flags, one-hot
+    profile, risks = ctx.facts.data_architecture, ctx.facts.risk_assessment
+    default = ctx.config()
+    tracking = default["tracking"]["backend"]
+    rows = profile.rows
+    width = profile.numeric * 2 + profile.categorical * 32  # values + missing flags, one-hot
     memory_mb = rows * width * 4 / 2**20
-    default = ctx.project.config()
     train_rows = int(rows * (1 - default["data"]["test_size"] - default["data"]["val_size"]))
     batch = batch_size(train_rows, default["train"]["batch_size"])
     units = width + sum(default["model"]["mlp"]["hidden"])
@@ -421,26 +457,7 @@ def infrastructure_design(ctx: Context) -> Report:
         if ram
         else "data past a quarter of the machine's memory would need a streaming loader"
     )
-    checks = [
-        (
-            "validation scheme fits the data",
-            not ("time_order" in risks["kinds"] and risks["split"] != "temporal split"),
-            f"split: {risks['split']}; risks: {', '.join(risks['kinds']) or 'none'}",
-        ),
-        (
-            "metric fits the class balance",
-            not ("imbalance" in risks["kinds"] and ctx.metric == "accuracy"),
-            f"metric {ctx.metric}; imbalance "
-            + ("found" if "imbalance" in risks["kinds"] else "not found"),
-        ),
-        (
-            "no leakage suspect left in the features",
-            "leakage" not in risks["kinds"],
-            "single-feature scores below 0.99"
-            if "leakage" not in risks["kinds"]
-            else "a feature predicts the target almost alone",
-        ),
-    ]
+    checks = fact_checks(risks, ctx.metric)
     failed = [name for name, passed, _ in checks if not passed]
     checked = table(
         ("check", "result", "evidence"),
@@ -472,7 +489,11 @@ def infrastructure_design(ctx: Context) -> Report:
                 "streaming loader",
                 "DataLoader over files",
                 ["scales past memory"],
-                ["0.33-0.78x the throughput on these machines (measured in DESIGN.md)"],
+                [
+                    "batches are collated row by row, slower than slicing tensors"
+                    " (`benchmarks/bench_train.py` compares the project's loop with a"
+                    " DataLoader-fed one, PyTorch Lightning's, when Lightning is installed)"
+                ],
             ),
         ],
         chosen="in-memory tensors",
@@ -490,54 +511,56 @@ def infrastructure_design(ctx: Context) -> Report:
             else ["the data needs more than a quarter of memory: stream it from disk"]
         ),
         confirmation="The fact-checks above; a failed check is listed for the design gate.",
-        facts={
-            "memory_mb": memory_mb,
-            "failed_checks": failed,
-            "tracking": tracking,
-            "batch_size": batch,
-            "train_rows": train_rows,
-        },
+        facts=InfrastructureDesignFacts(
+            memory_mb=memory_mb,
+            failed_checks=failed,
+            tracking=tracking,
+            batch_size=batch,
+            train_rows=train_rows,
+        ),
     )
 
 
 def design_approval(ctx: Context) -> Report:
-    model = ctx.facts[4]
-    field = tradeoffs.Field.of(model["bakeoff"], ctx.facts[1]["baseline"])
-    failed = ctx.facts[5]["failed_checks"]
+    facts = ctx.facts
+    model, pipeline = facts.model_architecture, facts.infrastructure_design
+    baseline = facts.problem_analysis.baseline
+    field = tradeoffs.Field.of(model.bakeoff, baseline, ctx.candidates)
     options = candidate_options(ctx, field, ctx.excluded)
     for option in options:
-        if option.name == model["chosen"]:
-            option.pros.insert(0, "recommended by Phase 4")
-    reason = trade(ctx, field, model["chosen"], ctx.excluded)
-    good, bad = tradeoffs.given_up(field, model["chosen"], reason)
+        if option.name == model.chosen:
+            option.pros.insert(0, f"recommended by Phase {phases.MODEL_ARCHITECTURE.number}")
+    reason = trade(ctx, field, model.chosen, ctx.excluded)
+    good, bad = tradeoffs.given_up(field, model.chosen, reason)
+    failed = pipeline.failed_checks
     return Report(
-        title=f"Design approval: {model['chosen']} ({model['model']})",
+        title=f"Design approval: {model.chosen} ({model.model})",
         context=(
-            f"The design of phases 1-5: metric {ctx.metric} against a dummy baseline of"
-            f" {fmt(ctx.facts[1]['baseline'])}; {ctx.facts[3]['split']}; candidate"
-            f" {model['chosen']} ({model['model']}); in-memory training with"
-            f" {ctx.facts[5]['tracking']} tracking."
+            f"The design of phases {phases.span(phases.designed())}: metric {ctx.metric}"
+            f" against a dummy baseline of {fmt(baseline)}; {facts.risk_assessment.split};"
+            f" candidate {model.chosen} ({model.model}); in-memory training with"
+            f" {pipeline.tracking} tracking."
             + (f"\n\nFailed fact-checks: {', '.join(failed)}." if failed else "")
-            + "\n\nApprove with `ml-phases approve` (or `--option baseline|sota|pragmatic`),"
-            ' or reject with `ml-phases reject --reason "…"` to redo phases 4-5.'
+            + f"\n\n{approval_prompt()}"
         ),
         drivers=["the user decides before any code changes"],
         options=options,
-        chosen=model["chosen"],
-        because="Phase 4 recommends it by the rule stated there.",
+        chosen=model.chosen,
+        because=f"Phase {phases.MODEL_ARCHITECTURE.number} recommends it by the rule stated there.",
         good=good,
         bad=bad,
         confirmation="Recorded when the user approves.",
-        facts={"recommended": model["chosen"]},
+        facts=DesignApprovalFacts(recommended=model.chosen),
         status="proposed",
     )
 
 
-PHASE_FUNCTIONS = {
-    1: problem_analysis,
-    2: data_architecture,
-    3: risk_assessment,
-    4: model_architecture,
-    5: infrastructure_design,
-    6: design_approval,
+# Who does each phase, by its slug.
+ANALYSTS = {
+    phases.PROBLEM_ANALYSIS.slug: problem_analysis,
+    phases.DATA_ARCHITECTURE.slug: data_architecture,
+    phases.RISK_ASSESSMENT.slug: risk_assessment,
+    phases.MODEL_ARCHITECTURE.slug: model_architecture,
+    phases.INFRASTRUCTURE_DESIGN.slug: infrastructure_design,
+    phases.DESIGN_APPROVAL.slug: design_approval,
 }

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .common import CANDIDATES, fmt
+from .common import fmt
 
-# How a person reads each model family: the one measure that is not a number.
+# How a person reads each model of the project's catalogue: the one measure that is not a number.
 READABLE = {
     "linear": (True, "a person can read it: one weight per input"),
     "gbm": (False, "it is read only through feature importances or SHAP values, not directly"),
@@ -38,9 +38,12 @@ class Field:
     baseline: float | None  # the dummy score, for folds that fell below it
 
     @classmethod
-    def of(cls, bakeoff: dict[str, Any], baseline: float | None) -> Field:
+    def of(
+        cls, bakeoff: dict[str, Any], baseline: float | None, candidates: dict[str, str]
+    ) -> Field:
+        """The bake-off's results of the candidates' models (`candidates`: role -> model)."""
         by_model = {r["model"]: r for r in bakeoff["results"]}
-        results = {name: by_model[model] for name, model in CANDIDATES.items()}
+        results = {name: by_model[model] for name, model in candidates.items()}
         return cls(bakeoff["metric"], bakeoff["higher_is_better"], results, baseline)
 
     def better(self, a: float, b: float) -> bool:
@@ -127,9 +130,9 @@ def given_up(field: Field, chosen: str, reason: str) -> tuple[list[str], list[st
         good.append(f"the best mean {metric} of the three ({fmt(r['mean'])})")
     else:
         bad.append(
-            f"{fmt(gap)} {metric} below {top} ({CANDIDATES[top]}), for {reason}"
+            f"{fmt(gap)} {metric} below {top} ({field.results[top]['model']}), for {reason}"
             if field.higher_is_better
-            else f"{fmt(gap)} {metric} above {top} ({CANDIDATES[top]}), for {reason}"
+            else f"{fmt(gap)} {metric} above {top} ({field.results[top]['model']}), for {reason}"
         )
     steadiest = field.best("std", lower=True)
     if steadiest == chosen:

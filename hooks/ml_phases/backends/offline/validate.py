@@ -15,11 +15,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ... import review
+from ... import phases, review
 from ...adr import Option, parse, records, table
+from ...layout import adr_dir
+from ...phases import FixesAndVerificationFacts, QualityReviewFacts, SummaryFacts
 from ...project import ToolError
+from ..base import Context, Report
 from .build import EXPERIMENT, workspace
-from .common import CANDIDATES, Context, Report, fmt
+from .common import fmt
 
 MODEL_CARD = "docs/model_card.md"
 LINTED = ("src", "tests")
@@ -120,7 +123,9 @@ def quality_review(ctx: Context) -> Report:
         because="phase 11 fixes what it safely can, and the rest is listed for a person.",
         bad=[f"`{f.where}`: {f.message}" for f in shown],
         confirmation="Phase 11 reruns the review after its fixes.",
-        facts={"findings": [dataclasses.asdict(f) for f in shown], "below_threshold": hidden},
+        facts=QualityReviewFacts(
+            findings=[dataclasses.asdict(f) for f in shown], below_threshold=hidden
+        ),
     )
 
 
@@ -128,7 +133,7 @@ def fixes_and_verification(ctx: Context) -> Report:
     project = ctx.project
     space = workspace(ctx)
     owned = set(space.snapshot.before)
-    findings = [review.Finding(**f) for f in ctx.facts[10]["findings"]]
+    findings = [review.Finding(**f) for f in ctx.facts.quality_review.findings]
     fixable = sorted({f.path for f in findings if "safe fix" in f.rule and f.path in owned})
     if fixable:
         project.run("-m", "ruff", "check", "--fix", "--exit-zero", *fixable)
@@ -202,14 +207,14 @@ def fixes_and_verification(ctx: Context) -> Report:
         good=[f"metrics.json and plots in `{report['run']}`"],
         bad=[uncertainty, *(f"`{f.where}`: {f.message}" for f in remaining)],
         confirmation=f"`{project.package} evaluate --run {summary['run_dir']}` reproduces it.",
-        facts={
-            "fixed": fixed,
-            "remaining": [dataclasses.asdict(f) for f in remaining],
-            "tests": tests.describe() if tests else None,
-            "train": summary,
-            "evaluation": report,
-            "accepted": beats,
-        },
+        facts=FixesAndVerificationFacts(
+            fixed=fixed,
+            remaining=[dataclasses.asdict(f) for f in remaining],
+            tests=tests.describe() if tests else None,
+            train=summary,
+            evaluation=report,
+            accepted=beats,
+        ),
     )
 
 
@@ -222,13 +227,13 @@ def epochs(summary: dict[str, Any]) -> str:
 
 def summary(ctx: Context) -> Report:
     root = ctx.project.root
-    paths = records(root / "docs/adr")
+    paths = records(adr_dir(root))
     decisions = {n: (parse(p.read_text(encoding="utf-8")), p.name) for n, p in paths.items()}
-    done = ctx.facts[11]
+    done = ctx.facts.fixes_and_verification
     card = model_card(ctx, decisions)
     (root / MODEL_CARD).write_text(card, encoding="utf-8")
-    approved = ctx.approved or ctx.facts[4]["chosen"]
-    value = done["evaluation"]["metrics"][ctx.metric]
+    approved = ctx.approved or ctx.facts.model_architecture.chosen
+    value = done.evaluation["metrics"][ctx.metric]
     decided = table(
         ("#", "decision", "chosen"),
         [
@@ -238,7 +243,7 @@ def summary(ctx: Context) -> Report:
     )
     steps = next_steps(ctx)
     return Report(
-        title=f"Summary: {approved} ({CANDIDATES[approved]}) for {ctx.answers['target']},"
+        title=f"Summary: {approved} ({ctx.candidates[approved]}) for {ctx.answers['target']},"
         f" {ctx.metric} {fmt(value['value'])}",
         context=(
             f"Goal: {ctx.answers.get('goal') or 'not stated'}\n\n"
@@ -250,46 +255,46 @@ def summary(ctx: Context) -> Report:
             Option(
                 "hand over",
                 "the model, its run and its model card",
-                ["it beats the baseline on held-out rows"] if done["accepted"] else [],
-                [] if done["accepted"] else ["it does not clearly beat the baseline"],
+                ["it beats the baseline on held-out rows"] if done.accepted else [],
+                [] if done.accepted else ["it does not clearly beat the baseline"],
             ),
             Option(
                 "revisit the design",
                 "reject the design and redo phases 4-12",
                 [],
-                [] if not done["accepted"] else ["no measurement asks for it"],
+                [] if not done.accepted else ["no measurement asks for it"],
             ),
         ],
-        chosen="hand over" if done["accepted"] else "revisit the design",
+        chosen="hand over" if done.accepted else "revisit the design",
         because="of the held-out verdict in phase 11.",
         good=[f"`{MODEL_CARD}`"],
         confirmation="The model card's numbers are those of phase 11's run.",
         more="Next steps:\n\n" + "\n".join(f"* {step}" for step in steps),
-        facts={"model_card": MODEL_CARD},
+        facts=SummaryFacts(model_card=MODEL_CARD),
     )
 
 
 def next_steps(ctx: Context) -> list[str]:
-    risks = ctx.facts[3]["risks"]
+    risks, done = ctx.facts.risk_assessment.risks, ctx.facts.fixes_and_verification
     steps = [f"address the data risk: {r['message']}" for r in risks if r["severity"] == "high"]
-    steps += [f"fix `{f['path']}:{f['line']}`: {f['message']}" for f in ctx.facts[11]["remaining"]]
+    steps += [f"fix `{f['path']}:{f['line']}`: {f['message']}" for f in done.remaining]
     steps += [
         f"drop the identifier column `{r['column']}`" for r in risks if r["kind"] == "id_like"
     ]
-    if not ctx.facts[11]["accepted"]:
+    if not done.accepted:
         steps.append("the model does not beat the baseline: reject the design with the evidence")
     return steps or ["none found by the checks; watch the metric on new data"]
 
 
 def model_card(ctx: Context, decisions: dict[int, tuple[Any, str]]) -> str:
     answers, facts = ctx.answers, ctx.facts
-    done = facts[11]
-    evaluation, trained = done["evaluation"], done["train"]
-    approved = ctx.approved or facts[4]["chosen"]
-    bakeoff = {r["model"]: r for r in facts[4]["bakeoff"]["results"]}
-    chosen = bakeoff[CANDIDATES[approved]]
+    done = facts.fixes_and_verification
+    evaluation, trained = done.evaluation, done.train
+    approved = ctx.approved or facts.model_architecture.chosen
+    bakeoff = {r["model"]: r for r in facts.model_architecture.bakeoff["results"]}
+    chosen = bakeoff[ctx.candidates[approved]]
     level = f"{evaluation['confidence']:.0%}"
-    verdict = "beats" if done["accepted"] else "does not clearly beat"
+    verdict = "beats" if done.accepted else "does not clearly beat"
     latency = chosen["latency_ms_single_row"]
     counts = trained["rows"]
     split_rows = f"{counts['train']} train, {counts['val']} validation, {counts['test']} test rows"
@@ -300,7 +305,10 @@ def model_card(ctx: Context, decisions: dict[int, tuple[Any, str]]) -> str:
             for name, v in evaluation["metrics"].items()
         ],
     )
-    risks = "\n".join(f"- {r['severity']}: {r['message']}" for r in facts[3]["risks"]) or "- none"
+    risks = (
+        "\n".join(f"- {r['severity']}: {r['message']}" for r in facts.risk_assessment.risks)
+        or "- none"
+    )
     constraints = "\n".join(f"- {c}" for c in answers.get("constraints") or []) or "- none stated"
     links = "\n".join(
         f"- [{n:04d}: {record.title}](adr/{name})"
@@ -332,8 +340,8 @@ Constraints:
 
 ## Data
 
-- Source: `{answers["data_source"]}`, {facts[1]["rows"]} rows
-- Split: {facts[3]["split"]}; {split_rows}
+- Source: `{answers["data_source"]}`, {facts.problem_analysis.rows} rows
+- Split: {facts.risk_assessment.split}; {split_rows}
 - Data fingerprint: `{trained["data_fingerprint"]}`
 
 ## Evaluation
@@ -362,4 +370,9 @@ Verdict (phase 11): the model {verdict} the baseline on {ctx.metric}.
 """
 
 
-PHASE_FUNCTIONS = {10: quality_review, 11: fixes_and_verification, 12: summary}
+# Who does each phase, by its slug.
+REVIEWERS = {
+    phases.QUALITY_REVIEW.slug: quality_review,
+    phases.FIXES_AND_VERIFICATION.slug: fixes_and_verification,
+    phases.SUMMARY.slug: summary,
+}
