@@ -335,7 +335,12 @@ TRAINING_IMPLEMENTATION = Phase(
     steps=(
         Step(
             (
-                _agent("mlops-engineer", "training loop and checkpoints", "src/{pkg}/train.py"),
+                _agent(
+                    "mlops-engineer",
+                    "training loop and checkpoints",
+                    "src/{pkg}/train.py",
+                    "src/{pkg}/runs.py",
+                ),
                 _agent("mlops-engineer", "data loading", "src/{pkg}/data.py"),
                 _agent("mlops-engineer", "tracking and seeding", "src/{pkg}/tracking.py"),
             )
@@ -435,6 +440,7 @@ FIXES_AND_VERIFICATION = Phase(
                     "mlops-engineer",
                     "fixes in pipeline code",
                     "src/{pkg}/train.py",
+                    "src/{pkg}/runs.py",
                     "src/{pkg}/data.py",
                     "src/{pkg}/tracking.py",
                     "configs/experiment.yaml",
