@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
+from ml_phases.adr import Option, Record
 from ml_phases.project import Project, TestRun
 
 if TYPE_CHECKING:  # the stand-in project's tools import these tables without pytest
     import pytest
 
 # The template's catalogue: every project the engine's tests make carries this very file.
-CATALOGUE = Path(__file__).resolve().parents[1] / "template/src/{{package_name}}/catalogue.py"
+CATALOGUE = Path(__file__).resolve().parents[2] / "template/src/{{package_name}}/catalogue.py"
 
 ANSWERS = {
     "package_name": "churn",
@@ -219,3 +220,34 @@ def canned_project(root: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any
     monkeypatch.setattr(Project, "tests", tests)
     monkeypatch.setattr(Project, "run", run)
     return {"root": root, "calls": calls, "outputs": outputs}
+
+
+def record(number: int = 4, status: str = "accepted") -> Record:
+    return Record(
+        number=number,
+        title="Model architecture: gradient-boosted trees",
+        status=status,
+        date="2026-11-23",
+        decision_makers=["ml-architect", "ml-architect", "ml-architect"],
+        context="Three candidates were cross-validated on 455 rows.\n\nThe metric is ROC-AUC.",
+        drivers=["ROC-AUC (higher is better)", "interpretability: preferred"],
+        options=[
+            Option("baseline", "logistic regression", ["0.994 ± 0.004"], ["linear only"]),
+            Option("pragmatic", "HistGradientBoosting", ["0.990 ± 0.006", "fast"], []),
+        ],
+        chosen="baseline",
+        because="it is within one standard deviation of the best and interpretable.",
+        good=["coefficients explain predictions"],
+        bad=["misses interactions"],
+        confirmation="Phase 11 evaluates it on the held-out rows.",
+        more="Fold scores: 0.99, 0.995.",
+        flow={
+            "phase": 4,
+            "agents": ["ml-architect"] * 3,
+            "backend": "offline",
+            "model": None,
+            "tokens": {"input": 0, "output": 0},
+            "cost_usd": 0.0,
+            "input_fingerprint": "ab12",
+        },
+    )

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from engine_fakes import RED, canned_project
 from fake_anthropic import (
     FakeAPI,
     Fault,
@@ -22,6 +21,7 @@ from fake_anthropic import (
     text,
     tool_use,
 )
+from fakes import RED, canned_project
 from ml_phases import adr, cli, engine
 from ml_phases import state as run_state
 from ml_phases.backends.base import BackendError

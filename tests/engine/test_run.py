@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
-from engine_fakes import ANSWERS, BAKEOFF, PROFILE, bakeoff, canned_project, write_project
+from fakes import ANSWERS, BAKEOFF, PROFILE, bakeoff, canned_project, write_project
 from ml_phases import adr, engine
 from ml_phases import state as run_state
 from ml_phases.backends.base import Context

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from engine_fakes import canned_project
+from fakes import canned_project
 from ml_phases import adr, engine
 from ml_phases.backends.claude.settings import Flags
 from ml_phases.project import Project

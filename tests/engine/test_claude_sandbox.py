@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from engine_fakes import CATALOGUE
+from fakes import CATALOGUE
 from ml_phases.backends.base import PhaseIncomplete
 from ml_phases.backends.claude import api, report
 from ml_phases.backends.claude.limits import Budget, Limits

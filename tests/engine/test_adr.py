@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import ROOT
+from fakes import record
 from ml_phases.adr import (
     INDEX_COLUMNS,
     INDEX_HEADER,
@@ -30,37 +31,6 @@ MADR_SECTIONS = [
     "## Pros and Cons of the Options",
     "## More Information",
 ]
-
-
-def record(number: int = 4, status: str = "accepted") -> Record:
-    return Record(
-        number=number,
-        title="Model architecture: gradient-boosted trees",
-        status=status,
-        date="2026-11-23",
-        decision_makers=["ml-architect", "ml-architect", "ml-architect"],
-        context="Three candidates were cross-validated on 455 rows.\n\nThe metric is ROC-AUC.",
-        drivers=["ROC-AUC (higher is better)", "interpretability: preferred"],
-        options=[
-            Option("baseline", "logistic regression", ["0.994 ± 0.004"], ["linear only"]),
-            Option("pragmatic", "HistGradientBoosting", ["0.990 ± 0.006", "fast"], []),
-        ],
-        chosen="baseline",
-        because="it is within one standard deviation of the best and interpretable.",
-        good=["coefficients explain predictions"],
-        bad=["misses interactions"],
-        confirmation="Phase 11 evaluates it on the held-out rows.",
-        more="Fold scores: 0.99, 0.995.",
-        flow={
-            "phase": 4,
-            "agents": ["ml-architect"] * 3,
-            "backend": "offline",
-            "model": None,
-            "tokens": {"input": 0, "output": 0},
-            "cost_usd": 0.0,
-            "input_fingerprint": "ab12",
-        },
-    )
 
 
 def test_render_has_madr_sections_in_order_and_front_matter() -> None:

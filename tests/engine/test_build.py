@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 from conftest import ROOT
-from engine_fakes import (
+from fakes import (
     ANSWERS,
     DEFAULT_CONFIG,
     GREEN,

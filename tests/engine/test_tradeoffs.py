@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from engine_fakes import bakeoff, canned_project
+from fakes import bakeoff, canned_project
 from ml_phases import adr, engine
 
 # A measured number: a decimal, a share, or a count with its unit (not "phase 4").

@@ -1,6 +1,6 @@
 """How long `copier copy --trust --defaults --skip-tasks` takes, end to end, as a user runs it.
 
-    .venv/bin/python tests/benchmarks/bench_render.py [--runs 7] [--template PATH ...]
+    .venv/bin/python tests/template/benchmarks/bench_render.py [--runs 7] [--template PATH ...]
 
 (--trust: the data checks load a Jinja extension.) Several templates are timed in turns, so
 that a before/after comparison shares the machine's state.
@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def render_once(template: Path, dest: Path) -> float:

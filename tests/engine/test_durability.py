@@ -1,8 +1,9 @@
 """The engine under faults: kill -9 at named points, two runs at once, children of a killed
 run, a user's edit between a kill and the resume, and corrupt state files.
 
-The kills are real: the engine runs in its own process on a stand-in project (tests/stand_in.py)
-and a named function, patched in that process, sends it SIGKILL when it is called.
+The kills are real: the engine runs in its own process on a stand-in project
+(tests/engine/stand_in.py) and a named function, patched in that process, sends it SIGKILL when
+it is called.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 import pytest
 import stand_in
-from engine_fakes import canned_project, completed
+from fakes import canned_project, completed
 from ml_phases import adr, cli, engine
 from ml_phases import state as run_state
 from stand_in import git

@@ -1,6 +1,6 @@
 """Fault probes on a generated project from outside: odd data and config through its real CLI.
 
-    .venv/bin/python tests/benchmarks/probe_project_inputs.py <rendered project with .venv>
+    .venv/bin/python tests/template/benchmarks/probe_project_inputs.py <rendered project with .venv>
 
 Each probe runs one command in a fresh process, as a user would, and holds when it exits with
 the expected code (0, or the error class's own code) and, for an error, one line on stderr and

@@ -4,7 +4,7 @@
                                                       [--seed 0] [--hooks DIR]
 
 Each try runs the real `ml-phases` command line, in its own process, on a stand-in project
-(tests/stand_in.py: the generated project's tools answer from tables, so a full run takes
+(tests/engine/stand_in.py: the generated project's tools answer from tables, so a full run takes
 seconds) and prints counts:
 
 - kill -9 at random points of a full run (`run`, `approve`, `run`): after each kill a user

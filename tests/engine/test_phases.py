@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
+from conftest import ROOT
 from ml_phases.phases import (
     DESIGN_APPROVAL,
     PHASES,
@@ -109,7 +109,7 @@ def test_the_gate_and_what_a_rejection_redoes_come_from_the_specs() -> None:
 
 
 def test_no_code_outside_the_specs_writes_a_phase_number() -> None:
-    hooks = Path(__file__).resolve().parents[1] / "hooks"
+    hooks = ROOT / "hooks"
     literal = re.compile(r"facts\[[0-9]|GATE|of 12")
     found = [
         f"{path.name}:{number}: {line.strip()}"

@@ -8,11 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
+from fakes import record
 from ml_phases import state as run_state
 from ml_phases.adr import write
 from ml_phases.phases import AgentFacts, Facts, RiskAssessmentFacts
 from ml_phases.state import StateError
-from test_engine_adr import record
 
 
 def test_a_new_project_has_twelve_pending_phases(tmp_path: Path) -> None:
@@ -78,7 +79,7 @@ def test_a_second_run_is_refused_while_the_first_holds_the_lock(tmp_path: Path) 
 def test_status_command(tmp_path: Path) -> None:
     write(record(1), tmp_path / "docs/adr")
     command = [sys.executable, "-m", "ml_phases", "--project", str(tmp_path), "status"]
-    env = {"PYTHONPATH": str(Path(__file__).resolve().parents[1] / "hooks")}
+    env = {"PYTHONPATH": str(ROOT / "hooks")}
     shown = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     assert shown.returncode == 0, shown.stderr
     assert "1 of 12 phases done" in shown.stdout
@@ -113,7 +114,7 @@ def test_facts_are_kept_by_slug_and_read_back_as_their_dataclasses(tmp_path: Pat
 
 
 def test_only_the_layout_module_names_the_engine_s_folders() -> None:
-    hooks = Path(__file__).resolve().parents[1] / "hooks"
+    hooks = ROOT / "hooks"
     naming = [
         path.relative_to(hooks).as_posix()
         for path in sorted(hooks.rglob("*.py"))

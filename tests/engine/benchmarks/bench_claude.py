@@ -23,11 +23,11 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(ROOT / "hooks"), str(ROOT / "tests")]
+ROOT = Path(__file__).resolve().parents[3]
+sys.path[:0] = [str(ROOT / "hooks"), str(ROOT / "tests/engine")]
 
-from engine_fakes import CATALOGUE  # noqa: E402
 from fake_anthropic import FakeAPI, focus_key, report, serve, tool_use  # noqa: E402
+from fakes import CATALOGUE  # noqa: E402
 from ml_phases.backends.base import Context  # noqa: E402
 from ml_phases.backends.claude.backend import ClaudeBackend  # noqa: E402
 from ml_phases.backends.claude.settings import Settings  # noqa: E402

@@ -2,7 +2,7 @@
 
 `make(root)` writes a project (answers, configs, modules, a git repository) whose
 `.venv/bin/python` is this file: `-m churn <command> --json` prints the canned table of
-engine_fakes, `-m pytest --junitxml=X` writes a green JUnit report, `-m ruff` finds nothing.
+fakes, `-m pytest --junitxml=X` writes a green JUnit report, `-m ruff` finds nothing.
 So `ml-phases run` runs for real, as a separate process that can be killed at any moment,
 in seconds instead of minutes. `.stand-in.json` in the project slows the tools down
 (`slow`: seconds each, to widen the windows a kill can hit) or makes `hang` (a command) start
@@ -20,12 +20,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(1, str(Path(__file__).resolve().parents[1] / "hooks"))
+sys.path.insert(1, str(Path(__file__).resolve().parents[2] / "hooks"))
 
 SETTINGS = ".stand-in.json"
 WRITES = "outputs/tool-writes.log"
 HANG_SECONDS = 8.0  # how long a hanging command and its grandchild wait before they write
-HOOKS = Path(__file__).resolve().parents[1] / "hooks"
+HOOKS = Path(__file__).resolve().parents[2] / "hooks"
 
 
 def git(root: Path, *args: str) -> str:
@@ -38,7 +38,7 @@ def git(root: Path, *args: str) -> str:
 
 def make(root: Path, **settings: object) -> Path:
     """A stand-in project at root, committed as its first commit; settings go to SETTINGS."""
-    from engine_fakes import write_project
+    from fakes import write_project
 
     write_project(root)
     (root / ".gitignore").write_text(f".ml-flow/\n.venv/\noutputs/\n{SETTINGS}\n")
@@ -71,7 +71,7 @@ def junit(path: Path) -> None:
 
 def tool(argv: list[str]) -> int:
     """What the project's interpreter answers for one command line."""
-    from engine_fakes import tables
+    from fakes import tables
 
     root = Path.cwd()
     settings = json.loads((root / SETTINGS).read_text())
