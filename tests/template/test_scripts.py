@@ -85,15 +85,28 @@ def test_too_old_python_is_a_clear_error(setup_env: ModuleType) -> None:
         setup_env.find_python((3, 99))
 
 
+def run_task(
+    project: Path,
+    setup_env: str,
+    *args: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> str:
+    """The Copier task run in `project` with `setup_env` as its environment script; it must exit
+    0 whatever happens (Copier would delete the new project otherwise). Returns what it printed."""
+    (project / "scripts").mkdir()
+    (project / "scripts/setup_env.py").write_text(setup_env)
+    monkeypatch.chdir(project)
+    assert copier_task.main(["--package", "my_model", *args]) == 0
+    return capsys.readouterr().out
+
+
 def test_task_always_exits_0_and_says_what_to_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A failing step must not fail the task: Copier would delete the new project."""
-    (tmp_path / "scripts").mkdir()
-    (tmp_path / "scripts/setup_env.py").write_text("import sys; sys.exit(3)\n")
-    monkeypatch.chdir(tmp_path)
-    assert copier_task.main(["--package", "my_model"]) == 0
-    printed = capsys.readouterr().out
+    script = "import sys; sys.exit(3)\n"
+    printed = run_task(tmp_path, script, monkeypatch=monkeypatch, capsys=capsys)
     assert "'build .venv' failed (exit code 3)" in printed
     python = shlex.quote(str(tmp_path / ".venv/bin/python"))
     assert printed.splitlines()[-3:] == [
@@ -281,12 +294,8 @@ def test_a_copy_whose_build_failed_gets_the_engine_from_the_printed_command(
 def test_task_builds_the_environment_and_leaves_the_phases_until_the_data_is_there(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (tmp_path / "scripts").mkdir()
-    (tmp_path / "scripts/setup_env.py").write_text("print('built')\n")
-    monkeypatch.chdir(tmp_path)
-    args = ["--package", "my_model", "--data-source", "data/later.csv"]
-    assert copier_task.main(args) == 0
-    printed = capsys.readouterr().out
+    args = ("--data-source", "data/later.csv")
+    printed = run_task(tmp_path, "print('built')\n", *args, monkeypatch=monkeypatch, capsys=capsys)
     assert (
         "data/later.csv is not in the project yet: profiling and the phases wait for it" in printed
     )
