@@ -1,13 +1,11 @@
 """Running the phases: in order, resumable, one ADR and one commit each, stopping at the gate.
 
 A phase writes its facts, then its ADR (last), then is committed. Every change to the project
-(a phase, an approval, a rejection) is journaled: the files it may touch are snapshotted to
-.ml-flow/snapshots/ first, a `finished.json` marks it whole, then it is committed. The next run,
-under the OS lock, commits a finished change a kill left uncommitted and puts back an unfinished
-one (keeping whatever it overwrites under .ml-flow/put-back/), so a phase that counts as done is
-always committed and a redo cut off mid-way leaves the old phase as it was. The gate writes a
-*proposed* ADR and stops the run until `approve` (optionally another candidate) or
-`reject --reason` (the design phases before the gate again, with the reason as input).
+(a phase, an approval, a rejection) is one journaled change (journal.py): committed whole or put
+back whole, even when the process is killed, so a phase that counts as done is always committed
+and a redo cut off mid-way leaves the old phase as it was. The gate writes a *proposed* ADR and
+stops the run until `approve` (optionally another candidate) or `reject --reason` (the design
+phases before the gate again, with the reason as input).
 """
 
 from __future__ import annotations
@@ -16,7 +14,6 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -28,7 +25,8 @@ from .backends.base import Backend, Context, PhaseIncomplete, Report
 from .backends.claude.settings import Flags, Settings
 from .backends.offline.backend import OfflineBackend
 from .capsule import load_capsule
-from .changes import PhaseFailed, Snapshot, Workspace, commit, uncommitted
+from .changes import PhaseFailed, Workspace
+from .journal import Journal, recover, relative
 from .phases import (
     CANDIDATE_ROLES,
     PHASES,
@@ -40,7 +38,7 @@ from .phases import (
     redone_on_reject,
     span,
 )
-from .project import Project, end_leftovers
+from .project import Project
 
 BACKENDS = ("offline", "claude")
 # How a phase that stopped early ends the run: its status, what happened, what to do next.
@@ -71,125 +69,6 @@ def _gate_record(root: Path) -> adr.Record | None:
     path = adr.records(layout.adr_dir(root)).get(gate().number)
     record = run_state.read_record(root, path) if path else None
     return record if isinstance(record, adr.Record) else None
-
-
-def relative(root: Path, path: Path) -> str:
-    return path.relative_to(root).as_posix()
-
-
-@dataclasses.dataclass
-class Journal:
-    """One change to the project that ends committed whole or put back whole, even if the
-    process is killed: see the module's docstring. `settled` marks it finished from the start
-    (approve: its one record write is atomic, so every state it can leave is final)."""
-
-    root: Path
-    key: str  # the folder under .ml-flow/snapshots: a phase's number, or what the change is
-    paths: list[str]  # what it may touch (snapshotted)
-    commits: list[str]  # what it commits (the snapshotted paths git tracks, and new records)
-    message: str
-    say: Callable[[str], None]
-    settled: bool = False
-    snapshot: Snapshot = dataclasses.field(init=False)
-    unsaved: set[str] = dataclasses.field(init=False)  # paths with changes git did not have
-    outcome: str = ""
-
-    @property
-    def folder(self) -> Path:
-        return layout.snapshots(self.root) / self.key
-
-    def __enter__(self) -> Journal:
-        self.unsaved = uncommitted(self.root, self.paths)
-        self.snapshot = Snapshot.take(self.root, self.paths)
-        self.snapshot.save(self.folder)
-        if self.settled:
-            self._finished()
-        return self
-
-    def include(self, path: Path) -> None:
-        """A file the change will write that it did not know of at the start (a new record)."""
-        name = relative(self.root, path)
-        self.snapshot.include(self.folder, name)
-        self.commits.append(name)
-
-    def _keep_rewritten(self, paths: list[str]) -> None:
-        """Copy aside what the change replaced in files that held uncommitted edits (a
-        user's, made before the phase began): git has no copy of those."""
-        old = {path: self.snapshot.before[path] for path in paths}
-        kept = {path: content for path, content in old.items() if content is not None}
-        if not kept:
-            return
-        keep = layout.put_back(self.root, self.key)
-        for path, content in kept.items():
-            (keep / path).parent.mkdir(parents=True, exist_ok=True)
-            (keep / path).write_bytes(content)
-        self.say(
-            f"{_named(self.key).capitalize()} rewrote {', '.join(kept)}, which held changes not"
-            f" committed; they are kept in {relative(self.root, keep)}/"
-        )
-
-    def _finished(self) -> None:
-        marker = {"message": self.message, "commits": self.commits}
-        layout.atomic_write(self.folder / layout.FINISHED, json.dumps(marker))
-
-    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
-        if kind is None:
-            changed = self.snapshot.changed()
-            self.commits = [path for path in self.commits if path in changed]  # not a user's
-            self._keep_rewritten([path for path in changed if path in self.unsaved])
-            self._finished()
-            self.outcome = finish(self.root, self.folder)
-        elif not self.settled:
-            put_back(self.root, self.folder, self.snapshot, self.say)
-
-
-def finish(root: Path, folder: Path) -> str:
-    """Commit a finished change (its index written afresh first), then forget its journal."""
-    marker = json.loads((folder / layout.FINISHED).read_text(encoding="utf-8"))
-    adr.write_index(layout.adr_dir(root))
-    outcome = commit(root, marker["commits"], marker["message"])
-    forget(folder)
-    return outcome
-
-
-def forget(folder: Path) -> None:
-    """Remove a journal: renamed away first, so a kill part-way cannot leave half of one."""
-    gone = folder.with_name(f".gone-{folder.name}-{time.time_ns()}")
-    folder.rename(gone)
-    shutil.rmtree(gone, ignore_errors=True)
-
-
-def put_back(root: Path, folder: Path, snapshot: Snapshot, say: Callable[[str], None]) -> None:
-    """Undo an unfinished change, keeping every file it replaces or removes, then forget it."""
-    keep = layout.put_back(root, folder.name)
-    restored = snapshot.restore(keep=keep)
-    shown = [path for path in restored if not path.startswith(layout.STATE_DIR)]
-    if shown:
-        kept = f"; what they held is kept in {relative(root, keep)}/" if keep.exists() else ""
-        say(f"Put back what {_named(folder.name)} had changed: {', '.join(shown)}{kept}")
-    forget(folder)
-
-
-def _named(key: str) -> str:
-    return f"phase {key}" if key.isdigit() else f"`ml-phases {key}`"
-
-
-def recover(root: Path, say: Callable[[str], None]) -> None:
-    """Before anything else, under the lock: end what a killed run left running, commit the
-    changes it finished, put back the ones it did not."""
-    ended = end_leftovers(root)
-    if ended:
-        say(f"Ended {len(ended)} process(es) a killed run left running: {ended}")
-    for folder in sorted(layout.snapshots(root).glob("*")):
-        if folder.name.startswith(".gone-"):  # a journal that was being removed
-            shutil.rmtree(folder, ignore_errors=True)
-        elif (folder / layout.FINISHED).is_file():
-            done = finish(root, folder)
-            say(f"A cut-off run had finished {_named(folder.name)}: {done}")
-        elif (snapshot := Snapshot.load(root, folder)) is None:
-            forget(folder)  # cut off while the snapshot was written: nothing changed yet
-        else:
-            put_back(root, folder, snapshot, say)
 
 
 def backend_for(

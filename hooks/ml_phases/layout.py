@@ -8,8 +8,8 @@ The engine's own folder, .ml-flow/ (the project's git ignores it):
     state.json, facts.json   which phases are done; what they left for later ones (state.py)
     run.lock                 held by the run working on the project (state.py)
     snapshots/<key>/         a change in progress, its manifest.json and, once whole,
-                             finished.json; the key is a phase's number or a command (engine.py)
-    put-back/<time>-<key>/   what a put-back replaced (engine.py, the Claude backend)
+                             finished.json; the key is a phase's number or a command (journal.py)
+    put-back/<time>-<key>/   what a put-back replaced (journal.py, the Claude backend)
     history/                 the records a rejection replaced (engine.py)
     transcripts/, reports/, usage.jsonl
                              the Claude agents' conversations, finished reports and spending

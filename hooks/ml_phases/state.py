@@ -1,7 +1,7 @@
 """Run state in .ml-flow/: which phases are done, the approval, and a lock against a second run.
 
 The state file is written atomically and read through a schema. A phase is done only once a
-readable ADR is on disk and no journal of a cut-off change to it is left (see engine.py): the
+readable ADR is on disk and no journal of a cut-off change to it is left (see journal.py): the
 ADR is the last thing a phase writes, so a run cut off anywhere resumes without redoing
 finished phases, and the state is reconciled with the ADRs each time it is read. The approval
 is read from the gate's record itself, so the two cannot disagree.

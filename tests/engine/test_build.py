@@ -23,7 +23,7 @@ from fakes import (
     evaluation,
     metric,
 )
-from ml_phases import adr, engine
+from ml_phases import adr, engine, journal
 from ml_phases import state as run_state
 from ml_phases.backends.offline.design import batch_size
 from ml_phases.changes import Snapshot
@@ -133,15 +133,15 @@ def test_a_killed_run_s_half_written_phase_is_put_back_by_the_next_run(
     project: dict, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
     root = project["root"]
-    restore, forget = Snapshot.restore, engine.forget
+    restore, forget = Snapshot.restore, journal.forget
     project["outputs"]["predict"] = KeyboardInterrupt()  # stands in for a kill in phase 9,
     monkeypatch.setattr(Snapshot, "restore", lambda self, keep=None: [])  # cleans up nothing
-    monkeypatch.setattr(engine, "forget", lambda folder: None)
+    monkeypatch.setattr(journal, "forget", lambda folder: None)
     with pytest.raises(KeyboardInterrupt):
         engine.run(root)
     assert (root / "tests/test_integration.py").exists()
     monkeypatch.setattr(Snapshot, "restore", restore)
-    monkeypatch.setattr(engine, "forget", forget)
+    monkeypatch.setattr(journal, "forget", forget)
     engine.run(root, stop=8)  # a later run, of any range, puts phase 9's file back first
     assert "Put back what phase 9 had changed: tests/test_integration.py" in capsys.readouterr().out
     assert not (root / "tests/test_integration.py").exists()

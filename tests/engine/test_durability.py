@@ -104,7 +104,7 @@ def approved(stand: Path) -> Path:
 
 # Item 4: a kill between a phase's record and its commit.
 def test_a_phase_killed_before_its_commit_is_committed_on_resume(approved: Path) -> None:
-    killed_at(approved, "ml_phases.engine:commit", "run")
+    killed_at(approved, "ml_phases.journal:commit", "run")
     assert 7 in adr.records(approved / "docs/adr")  # the record landed, the commit did not
     to_the_end(approved)
     assert uncommitted(approved) == []
