@@ -146,14 +146,25 @@ def end_leftovers(root: Path) -> list[int]:
     return ended
 
 
+# What the engine reads from a catalogue, and the type each must have.
+CATALOGUE_NAMES = {"TASKS": tuple, "METRICS": dict, "MODELS": dict}
+
+
 def load_catalogue(path: Path) -> ModuleType:
     """A project's catalogue.py (TASKS, METRICS, MODELS, SAMPLES), run from its file: it imports
-    nothing, so neither the project's environment nor its package is needed to read it."""
+    nothing, so neither the project's environment nor its package is needed to read it. A
+    catalogue that is missing, does not run, or lacks a name is a one-line ToolError."""
     spec = importlib.util.spec_from_file_location("catalogue", path)
     if spec is None or spec.loader is None or not path.is_file():
         raise ToolError(f"{path} is missing: it names the tasks, metrics and models to design with")
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # a user's edit may break it in any way; say how, in one line
+        raise ToolError(f"{path} cannot be read ({type(exc).__name__}: {exc}); fix it") from None
+    for name, kind in CATALOGUE_NAMES.items():
+        if not isinstance(getattr(module, name, None), kind):
+            raise ToolError(f"{path} must define {name} as a {kind.__name__}; fix it")
     return module
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 from fakes import ANSWERS, BAKEOFF, PROFILE, bakeoff, canned_project, write_project
-from ml_phases import adr, engine
+from ml_phases import adr, cli, engine
 from ml_phases import state as run_state
 from ml_phases.backends.base import Context
 from ml_phases.backends.offline.design import (
@@ -255,3 +255,30 @@ def test_a_capsule_s_metric_must_be_one_of_the_project_s(project: dict) -> None:
     allowed = ", ".join(Project.open(project["root"]).catalogue.METRICS)
     with pytest.raises(CapsuleError, match=f"'primary_metric' is 'brier'; allowed: {allowed}"):
         engine.run(project["root"], capsule="q3")
+
+
+@pytest.mark.parametrize(
+    ("catalogue", "problem"),
+    [
+        ("TASKS = (\n", "cannot be read (SyntaxError"),
+        ("raise RuntimeError('half-edited')\n", "cannot be read (RuntimeError: half-edited)"),
+        ("TASKS = ('classification',)\nMETRICS = {}\n", "must define MODELS as a dict"),
+        (None, "is missing"),
+    ],
+)
+def test_a_broken_catalogue_is_one_line_and_writes_nothing(
+    project: dict, catalogue: str | None, problem: str, capsys
+) -> None:
+    """A user's edit can break the project's catalogue.py; the engine says so and stops."""
+    path = project["root"] / "src/churn/catalogue.py"
+    if catalogue is None:
+        path.unlink()
+    else:
+        path.write_text(catalogue)
+    with pytest.raises(SystemExit) as ended:
+        cli.main(["--project", str(project["root"]), "run"])
+    assert ended.value.code == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1, error
+    assert problem in error
+    assert not adr.records(project["root"] / "docs/adr")
