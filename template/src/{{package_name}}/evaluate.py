@@ -14,7 +14,7 @@ from .catalogue import higher_is_better, task_metrics
 from .data import load_dataset
 from .errors import CheckpointError
 from .metrics import bootstrap
-from .runs import PLOTS, REPORT, load_run
+from .runs import PLOTS, REPORT, load_run, write_text
 from .tracking import open_tracker
 
 
@@ -124,7 +124,7 @@ def evaluate(run: Path, overrides: Sequence[str] = ()) -> dict[str, Any]:
     }
     plots = plot(config.task, y_test, pred, None if classes is None else list(classes), run / PLOTS)
     report["plots"] = [str(path) for path in plots]
-    (run / REPORT).write_text(json.dumps(report, indent=2))
+    write_text(run / REPORT, json.dumps(report, indent=2))
     tracker = open_tracker(config, run.name, run, summary.get("tracking_run_id"))
     tracker.log_metrics(
         {f"test_{name}": values["value"] for name, values in metrics.items()},

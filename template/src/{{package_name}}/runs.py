@@ -69,6 +69,12 @@ def atomic_write(path: Path) -> Iterator[Path]:
     os.replace(partial, path)
 
 
+def write_text(path: Path, text: str) -> None:
+    """A small file (a config, a summary, a pointer) written whole or not at all."""
+    with atomic_write(path) as partial:
+        partial.write_text(text)
+
+
 def new_run_dir(output_dir: Path, model: str) -> Path:
     """A fresh run folder under output_dir/runs, named by the time and the model."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -93,7 +99,7 @@ def new_run_dir(output_dir: Path, model: str) -> Path:
 def mark_latest(output_dir: Path, run: Path) -> None:
     """Point output_dir/latest_run at a run once it holds something to resume or use."""
     if (run / LAST).exists() or (run / PREDICTOR).exists():
-        (output_dir / LATEST).write_text(str(run))
+        write_text(output_dir / LATEST, str(run))
 
 
 def resolve_run(output_dir: Path, run: Path | None) -> Path:

@@ -44,12 +44,14 @@ from .runs import (
     LAST,
     PREDICTOR,
     SUMMARY,
+    atomic_write,
     check_same_data,
     load_checkpoint,
     mark_latest,
     new_run_dir,
     resume_state,
     save_checkpoint,
+    write_text,
 )
 from .tracking import Tracker, flatten, git_commit, open_tracker
 
@@ -507,7 +509,7 @@ def train(config: Config, resume: Path | None = None, show_progress: bool = Fals
     if state is not None:
         check_same_data(state, dataset, resume)
     run_dir = resume if resume is not None else new_run_dir(config.output_dir, config.model.name)
-    (run_dir / CONFIG).write_text(dump_config(config))
+    write_text(run_dir / CONFIG, dump_config(config))
     tracker = open_tracker(config, run_dir.name, run_dir)
     status = "FAILED"
     try:
@@ -528,7 +530,8 @@ def train(config: Config, resume: Path | None = None, show_progress: bool = Fals
             resume=state,
             show_progress=show_progress,
         )
-        fit.predictor.save(run_dir / PREDICTOR)
+        with atomic_write(run_dir / PREDICTOR) as partial:
+            fit.predictor.save(partial)
         summary = {
             "run_dir": str(run_dir),
             "model": config.model.name,
@@ -544,7 +547,7 @@ def train(config: Config, resume: Path | None = None, show_progress: bool = Fals
             "tracking": tracker.location,
             "tracking_run_id": tracker.run_id,
         }
-        (run_dir / SUMMARY).write_text(json.dumps(summary, indent=2, default=str))
+        write_text(run_dir / SUMMARY, json.dumps(summary, indent=2, default=str))
         for artifact in (CONFIG, SUMMARY):
             tracker.log_artifact(run_dir / artifact)
         status = "FINISHED"
