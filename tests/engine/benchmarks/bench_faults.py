@@ -82,10 +82,15 @@ def status(root: Path) -> list[dict]:
 
 
 def flow(root: Path, tally: Counter, besides: set[str], printed: list[str]) -> bool:
-    """run / approve / run to the end; after each command, every done phase is committed."""
-    for _ in range(6):
+    """run / approve / run to the end; after each command, every done phase is committed.
+
+    The user resumes with a command even when `status` shows every phase done: a kill between a
+    phase's finished marker and its commit leaves the commit to the next command (status only
+    reads), and that is what this counts.
+    """
+    for attempt in range(6):
         rows = status(root)
-        if rows and all(row["status"] == "done" for row in rows):
+        if attempt and rows and all(row["status"] == "done" for row in rows):
             return True
         waiting = rows and rows[5]["status"] == "awaiting_approval"
         done = command(root, "approve" if waiting else "run")
