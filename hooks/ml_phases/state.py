@@ -82,7 +82,9 @@ class RunState(_Strict):
     @model_validator(mode="after")
     def _twelve_phases(self) -> RunState:
         if sorted(self.phases) != [spec.number for spec in PHASES]:
-            raise ValueError(f"it must list phases 1 to {len(PHASES)}, each once")
+            raise ValueError(
+                f"it must list phases {PHASES[0].number} to {PHASES[-1].number}, each once"
+            )
         return self
 
     def to_json(self) -> str:

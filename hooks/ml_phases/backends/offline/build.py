@@ -25,7 +25,7 @@ from ...layout import SMOKE, adr_dir
 from ...phases import IntegrationFacts, ModelImplementationFacts, TrainingImplementationFacts
 from ...project import TestRun
 from ..base import Context, Report, with_keys
-from .common import fmt
+from .common import BAKEOFF_PHASE, EXPERIMENT_PHASE, SMOKE_PHASE, fmt
 
 FILES = Path(__file__).with_name("files")
 EXPERIMENT = "configs/experiment.yaml"
@@ -82,7 +82,8 @@ def experiment_config(
     header = (
         f"# The approved design ({gate}): configs/default.yaml with these keys changed:\n"
         f"{listed}\n"
-        "# Written by ml-phases in phase 7; tests/test_experiment.py checks it holds the design.\n"
+        f"# Written by ml-phases in phase {EXPERIMENT_PHASE}; tests/test_experiment.py"
+        " checks it holds the design.\n"
         f"# Train it: python -m {package} train --config {EXPERIMENT}\n"
     )
     return header + yaml.safe_dump(raw, sort_keys=False, allow_unicode=True)
@@ -117,7 +118,8 @@ def model_implementation(ctx: Context) -> Report:
         context=(
             f"The approved design ([ADR {phases.gate().number:04d}]({Path(gate).name})) trains"
             f" the `{model}` model,"
-            " which `models.py` already implements and phase 4 cross-validated through the same"
+            f" which `models.py` already implements and phase {BAKEOFF_PHASE}"
+            " cross-validated through the same"
             " code. What the design"
             f" changes from the defaults is in `{EXPERIMENT}`:\n\n"
             f"{rows}\n\n"
@@ -145,7 +147,7 @@ def model_implementation(ctx: Context) -> Report:
                 "new model code",
                 "write another model module",
                 [],
-                [f"`models.py` already implements {model}, measured in phase 4"],
+                [f"`models.py` already implements {model}, measured in phase {BAKEOFF_PHASE}"],
             ),
         ],
         chosen="experiment config",
@@ -277,7 +279,7 @@ def integration(ctx: Context) -> Report:
     return Report(
         title="Integration: predict and export from a trained run",
         context=(
-            f"Smoke checks on the short run `{run}` of phase 8:\n\n"
+            f"Smoke checks on the short run `{run}` of phase {SMOKE_PHASE}:\n\n"
             + "\n".join(f"* {check}" for check in checks)
             + "\n\n`tests/test_integration.py` trains the experiment for two epochs, predicts"
             " 50 rows, evaluates the held-out rows and exports (or checks the export is"

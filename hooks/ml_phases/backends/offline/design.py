@@ -23,7 +23,7 @@ from ...phases import (
 )
 from ..base import Context, Report, approval_prompt
 from . import tradeoffs
-from .common import fmt, limit
+from .common import BAKEOFF_PHASE, EXPERIMENT_PHASE, FACT_CHECK_PHASE, HELD_OUT_PHASE, fmt, limit
 
 SIMPLICITY = ("baseline", "pragmatic", "sota")  # ties go to the earlier one
 # The metrics of the catalogue a problem analysis weighs against the one the answers name, when
@@ -123,8 +123,12 @@ def problem_analysis(ctx: Context) -> Report:
             " interval of the held-out score."
         ),
         good=[f"a measured bar: {metric} must be {direction} than {fmt(baseline)}"],
-        bad=[f"{metric} {BLIND_SPOTS[metric]}; phase 11 reports the other metrics beside it"],
-        confirmation="Phase 11 evaluates the chosen model on held-out rows against this baseline.",
+        bad=[
+            f"{metric} {BLIND_SPOTS[metric]}; phase {HELD_OUT_PHASE} reports the"
+            " other metrics beside it"
+        ],
+        confirmation=f"Phase {HELD_OUT_PHASE} evaluates the chosen model on held-out rows"
+        " against this baseline.",
         more="Known risks from the answers: " + ("; ".join(answers.get("risks") or []) or "none"),
         facts=ProblemAnalysisFacts(
             baseline=baseline, rows=profile["rows"], target=profile["target"]
@@ -256,9 +260,14 @@ def risk_assessment(ctx: Context) -> Report:
         ],
         chosen=split,
         because=f"it fits the risks measured ({', '.join(sorted(kinds)) or 'none'})"
-        + (f"; phase 7 sets data.time_column to `{split_column}`." if split_column else "."),
+        + (
+            f"; phase {EXPERIMENT_PHASE} sets data.time_column to `{split_column}`."
+            if split_column
+            else "."
+        ),
         bad=[r["message"] for r in risks if r["severity"] in ("high", "medium")],
-        confirmation="Phase 5's fact-checks test the validation scheme against these risks.",
+        confirmation=f"Phase {FACT_CHECK_PHASE}'s fact-checks test the validation scheme"
+        " against these risks.",
         facts=RiskAssessmentFacts(
             risks=risks, split=split, split_column=split_column, kinds=sorted(kinds)
         ),
@@ -390,7 +399,8 @@ def model_architecture(ctx: Context) -> Report:
         because=rule + ".",
         good=good,
         bad=bad,
-        confirmation="Phase 11 trains it fully and evaluates it on the held-out rows.",
+        confirmation=f"Phase {HELD_OUT_PHASE} trains it fully and evaluates it on the"
+        " held-out rows.",
         more="Rule: drop candidates that break a constraint or were rejected at the gate; take"
         " the best mean; with interpretability preferred, take the simplest candidate within one"
         " standard deviation of the best. Each option's pros and cons compare it with the best"
@@ -529,7 +539,7 @@ def design_approval(ctx: Context) -> Report:
     options = candidate_options(ctx, field, ctx.excluded)
     for option in options:
         if option.name == model.chosen:
-            option.pros.insert(0, f"recommended by Phase {phases.MODEL_ARCHITECTURE.number}")
+            option.pros.insert(0, f"recommended by Phase {BAKEOFF_PHASE}")
     reason = trade(ctx, field, model.chosen, ctx.excluded)
     good, bad = tradeoffs.given_up(field, model.chosen, reason)
     failed = pipeline.failed_checks
@@ -546,7 +556,7 @@ def design_approval(ctx: Context) -> Report:
         drivers=["the user decides before any code changes"],
         options=options,
         chosen=model.chosen,
-        because=f"Phase {phases.MODEL_ARCHITECTURE.number} recommends it by the rule stated there.",
+        because=f"Phase {BAKEOFF_PHASE} recommends it by the rule stated there.",
         good=good,
         bad=bad,
         confirmation="Recorded when the user approves.",

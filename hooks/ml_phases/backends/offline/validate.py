@@ -22,7 +22,7 @@ from ...phases import FixesAndVerificationFacts, QualityReviewFacts, SummaryFact
 from ...project import ToolError
 from ..base import Context, Report
 from .build import EXPERIMENT, workspace
-from .common import fmt
+from .common import BAKEOFF_PHASE, CARD_PHASE, HELD_OUT_PHASE, PROBLEM_PHASE, fmt
 
 MODEL_CARD = "docs/model_card.md"
 LINTED = ("src", "tests")
@@ -120,9 +120,10 @@ def quality_review(ctx: Context) -> Report:
             ),
         ],
         chosen=f"report confidence >= {review.THRESHOLD}",
-        because="phase 11 fixes what it safely can, and the rest is listed for a person.",
+        because=f"phase {HELD_OUT_PHASE} fixes what it safely can, and the rest is"
+        " listed for a person.",
         bad=[f"`{f.where}`: {f.message}" for f in shown],
-        confirmation="Phase 11 reruns the review after its fixes.",
+        confirmation=f"Phase {HELD_OUT_PHASE} reruns the review after its fixes.",
         facts=QualityReviewFacts(
             findings=[dataclasses.asdict(f) for f in shown], below_threshold=hidden
         ),
@@ -180,7 +181,8 @@ def fixes_and_verification(ctx: Context) -> Report:
             f"{rows}"
         ),
         drivers=[
-            f"success criterion (ADR 0001): {metric} beats the dummy baseline with the whole"
+            f"success criterion (ADR {PROBLEM_PHASE:04d}): {metric} beats the dummy baseline"
+            " with the whole"
             f" {level} interval of the difference",
             "the whole test suite must pass",
         ],
@@ -234,6 +236,7 @@ def summary(ctx: Context) -> Report:
     (root / MODEL_CARD).write_text(card, encoding="utf-8")
     approved = ctx.approved or ctx.facts.model_architecture.chosen
     value = done.evaluation["metrics"][ctx.metric]
+    redesigned = phases.span(phases.PHASES[BAKEOFF_PHASE - 1 :])  # from the bake-off on
     decided = table(
         ("#", "decision", "chosen"),
         [
@@ -260,15 +263,15 @@ def summary(ctx: Context) -> Report:
             ),
             Option(
                 "revisit the design",
-                "reject the design and redo phases 4-12",
+                f"reject the design and redo phases {redesigned}",
                 [],
                 [] if not done.accepted else ["no measurement asks for it"],
             ),
         ],
         chosen="hand over" if done.accepted else "revisit the design",
-        because="of the held-out verdict in phase 11.",
+        because=f"of the held-out verdict in phase {HELD_OUT_PHASE}.",
         good=[f"`{MODEL_CARD}`"],
-        confirmation="The model card's numbers are those of phase 11's run.",
+        confirmation=f"The model card's numbers are those of phase {HELD_OUT_PHASE}'s run.",
         more="Next steps:\n\n" + "\n".join(f"* {step}" for step in steps),
         facts=SummaryFacts(model_card=MODEL_CARD),
     )
@@ -295,7 +298,8 @@ def model_card(ctx: Context, decisions: dict[int, tuple[Any, str]]) -> str:
     chosen = bakeoff[ctx.candidates[approved]]
     level = f"{evaluation['confidence']:.0%}"
     verdict = "beats" if done.accepted else "does not clearly beat"
-    latency = chosen["latency_ms_single_row"]
+    latency, size_kb = chosen["latency_ms_single_row"], chosen["size_kb"]
+    today = dt.date.today().isoformat()
     counts = trained["rows"]
     split_rows = f"{counts['train']} train, {counts['val']} validation, {counts['test']} test rows"
     metrics = table(
@@ -317,7 +321,7 @@ def model_card(ctx: Context, decisions: dict[int, tuple[Any, str]]) -> str:
     package = ctx.project.package
     return f"""# Model card: {answers.get("project_name") or package}
 
-Written by ml-phases (phase 12) on {dt.date.today().isoformat()} from the design records in
+Written by ml-phases (phase {CARD_PHASE}) on {today} from the design records in
 [docs/adr](adr/README.md) and the measured run; every number below was measured on this
 project's data.
 
@@ -326,7 +330,7 @@ project's data.
 - Task: {answers["task_type"]} of `{answers["target"]}`
 - Model: `{trained["model"]}` ({approved} candidate), trained with `{EXPERIMENT}`
 - Run: `{trained["run_dir"]}` (trained in {trained["seconds"]} s{epochs(trained)})
-- Size: {chosen["size_kb"]:.1f} KB; {latency:.2f} ms to predict one row (phase 4's bake-off)
+- Size: {size_kb:.1f} KB; {latency:.2f} ms to predict one row (phase {BAKEOFF_PHASE}'s bake-off)
 
 ## Intended use
 
@@ -351,7 +355,7 @@ predicts the training distribution for every row.
 
 {metrics}
 
-Verdict (phase 11): the model {verdict} the baseline on {ctx.metric}.
+Verdict (phase {HELD_OUT_PHASE}): the model {verdict} the baseline on {ctx.metric}.
 
 ## Risks and limitations
 
