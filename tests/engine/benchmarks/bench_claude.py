@@ -1,6 +1,6 @@
 """Concurrency and caching of the Claude backend, against the local fake Messages API.
 
-    .venv/bin/python tests/benchmarks/bench_claude.py [--latency 1.0] [--repeats 3]
+    .venv/bin/python tests/engine/benchmarks/bench_claude.py [--latency 1.0] [--repeats 3]
 
 Every reply of the fake server takes `--latency` seconds. Phase 1 has one agent, phase 2 three;
 each agent makes three requests (two tool calls, then its report). The two phases run side by

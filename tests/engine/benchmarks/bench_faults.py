@@ -1,7 +1,7 @@
 """How the phase engine holds up under faults, counted over many tries.
 
-    .venv/bin/python tests/benchmarks/bench_faults.py [--kills 50] [--races 50] [--corrupt 50]
-                                                      [--seed 0] [--hooks DIR]
+    .venv/bin/python tests/engine/benchmarks/bench_faults.py [--kills 50] [--edits 50]
+        [--races 50] [--corrupt 50] [--seed 0] [--hooks DIR]
 
 Each try runs the real `ml-phases` command line, in its own process, on a stand-in project
 (tests/engine/stand_in.py: the generated project's tools answer from tables, so a full run takes

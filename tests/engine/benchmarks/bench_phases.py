@@ -1,6 +1,6 @@
 """How long the twelve offline phases take on sample:breast_cancer, phase by phase.
 
-    .venv/bin/python tests/benchmarks/bench_phases.py [--option sota] [--keep DIR]
+    .venv/bin/python tests/engine/benchmarks/bench_phases.py [--option sota] [--keep DIR]
 
 Renders a default project whose Copier task builds .venv (not timed), then times
 `ml-phases run` to the gate, `approve` and `run` to the end as a user runs them, each a fresh
