@@ -364,7 +364,8 @@ def train_epoch(loop: Loop, grad_clip: float | None) -> torch.Tensor:
 
 
 def read_losses(step_losses: torch.Tensor, log_every: int) -> tuple[float, list[float]]:
-    """The epoch's one host sync: the mean training loss, and the mean of each log interval."""
+    """The mean training loss and the mean of each log interval, read back from the device
+    once an epoch (never per step)."""
     intervals = [chunk.mean() for chunk in step_losses.split(log_every)]
     interval_losses = torch.stack(intervals).float().cpu().tolist()
     return float(np.mean(step_losses.float().cpu().numpy())), interval_losses
