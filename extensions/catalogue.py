@@ -9,7 +9,8 @@ The files import nothing, so they load in Copier's own environment.
 
 from __future__ import annotations
 
-from importlib.util import module_from_spec, spec_from_file_location
+from importlib.machinery import SourceFileLoader
+from importlib.util import module_from_spec, spec_from_loader
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 
@@ -24,8 +25,10 @@ SOURCES = {
 
 
 def load(path: Path) -> ModuleType:
-    """One catalogue module, read from the template's source."""
-    spec = spec_from_file_location(f"ml_flow_catalogue_{path.parent.name}", path)
+    """One catalogue module, read from the template's source (its name does not end in .py,
+    so the loader is named rather than guessed from the suffix)."""
+    name = f"ml_flow_catalogue_{len(path.name)}"
+    spec = spec_from_loader(name, SourceFileLoader(name, str(path)))
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load the catalogue from {path}")
     module = module_from_spec(spec)
