@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any, Protocol
+
+import yaml
 
 from ..adr import Decision
 from ..changes import Workspace
@@ -20,6 +23,20 @@ DATA_KEYS = {
     "task_type": "task",
     "primary_metric": "primary_metric",
 }
+FORECASTING = "forecasting"  # the task whose projects forecast a series (their own config)
+# A forecasting project's answers about its series, and the config key each one sets (a tabular
+# config has none of these keys, so only a forecasting project is given them).
+FORECAST_KEYS = {
+    "time_column": "data.time_column",
+    "series_column": "data.series_column",
+    "frequency": "data.frequency",
+    "season": "data.season",
+    "covariates": "data.known_covariates",
+    "horizon": "forecast.horizon",
+}
+LISTED = frozenset({"covariates"})  # answers that are lists of names
+COUNTED = frozenset({"season", "horizon"})  # answers that are whole numbers of steps
+OPTIONAL = frozenset({"series_column"})  # answers that may be empty (no such column)
 
 
 class PhaseIncomplete(RuntimeError):
@@ -44,25 +61,80 @@ class Context:
         return str(self.answers["primary_metric"])
 
     @property
+    def task(self) -> str:
+        return str(self.answers.get("task_type", ""))
+
+    @property
+    def forecasting(self) -> bool:
+        """Whether the project forecasts a series: its phases validate walk-forward only."""
+        return self.task == FORECASTING
+
+    @property
     def candidates(self) -> dict[str, str]:
         """The three candidates a design weighs, by role, each the project's model that plays
         it (as its catalogue says)."""
-        plays = {role: model for model, role in self.project.catalogue.MODELS.items()}
+        plays = {role: model for model, role in task_models(self.project.catalogue, self.task)}
         return {role: plays[role] for role in CANDIDATE_ROLES}
 
-    def data_answers(self) -> dict[str, str]:
-        """The data answers (a capsule may change them), by the config key each one sets."""
+    @property
+    def exportable(self) -> tuple[str, ...]:
+        """The models `export` writes (the catalogue's EXPORTABLE; only the mlp where a
+        catalogue predates it)."""
+        return tuple(getattr(self.project.catalogue, "EXPORTABLE", ("mlp",)))
+
+    def data_answers(self) -> dict[str, Any]:
+        """The data answers (a capsule may change them), by the config key each one sets: text
+        for the tabular ones; a forecasting project's series answers keep their types."""
         answers = self.answers
-        return {key: str(answers[name]) for name, key in DATA_KEYS.items() if name in answers}
+        found: dict[str, Any] = {
+            key: str(answers[name]) for name, key in DATA_KEYS.items() if name in answers
+        }
+        if self.forecasting:
+            found |= {
+                key: series_answer(name, answers[name])
+                for name, key in FORECAST_KEYS.items()
+                if name in answers
+            }
+        return found
 
     def overrides(self) -> list[str]:
         """The data answers as the overrides every project command the engine runs is given."""
-        return [f"{key}={value}" for key, value in self.data_answers().items()]
+        return [f"{key}={override_text(value)}" for key, value in self.data_answers().items()]
 
     def config(self) -> dict[str, Any]:
         """The project's config as its commands run it: configs/default.yaml as the user keeps
         it, with the data answers applied. The truth for everything it holds."""
         return with_keys(self.project.config(), self.data_answers())
+
+
+def task_models(catalogue: ModuleType, task: str) -> list[tuple[str, str]]:
+    """A task's models and the role each plays: MODELS maps task -> model -> role, or (a
+    catalogue of one family) model -> role directly."""
+    models = catalogue.MODELS
+    by_task = models.get(task)
+    return list((by_task if isinstance(by_task, dict) else models).items())
+
+
+def series_answer(name: str, value: Any) -> Any:
+    """A forecasting answer as its config key holds it: covariates a list of names (a text
+    answer split at commas), a season or horizon a whole number, an empty column None."""
+    if name in LISTED:
+        items = value.split(",") if isinstance(value, str) else list(value or [])
+        return [str(item).strip() for item in items if str(item).strip()]
+    if name in COUNTED:
+        return int(value)
+    if name in OPTIONAL and (value is None or not str(value).strip()):
+        return None
+    return str(value)
+
+
+def override_text(value: Any) -> str:
+    """A value as `key=value` overrides write it: null for None, a list as YAML flow."""
+    if value is None:
+        return "null"
+    if isinstance(value, list):
+        return yaml.safe_dump(value, default_flow_style=True, width=10**6).strip()
+    return str(value)
 
 
 def with_keys(raw: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
