@@ -78,9 +78,11 @@ class Context:
 
     @property
     def exportable(self) -> tuple[str, ...]:
-        """The models `export` writes (the catalogue's EXPORTABLE; only the mlp where a
-        catalogue predates it)."""
-        return tuple(getattr(self.project.catalogue, "EXPORTABLE", ("mlp",)))
+        """The project's models that `export` writes: the catalogue's EXPORTABLE (only the mlp
+        where a catalogue predates it), of this task's models."""
+        models = {model for model, _ in task_models(self.project.catalogue, self.task)}
+        listed = getattr(self.project.catalogue, "EXPORTABLE", ("mlp",))
+        return tuple(model for model in listed if model in models)
 
     def data_answers(self) -> dict[str, Any]:
         """The data answers (a capsule may change them), by the config key each one sets: text

@@ -413,6 +413,10 @@ def fact_checks(risks: RiskAssessmentFacts) -> list[tuple[str, bool, str]]:
     ]
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def refuse_other_splits(risks: RiskAssessmentFacts) -> None:
     """A forecasting design validated any way but walk-forward stops here, whoever chose it."""
     if risks.split != WALK_FORWARD:
@@ -440,10 +444,13 @@ def infrastructure_design(ctx: Context) -> Report:
     tbptt, streams = int(train["tbptt_steps"]), int(train["streams"])
     hidden, layers = int(gru["hidden"]), int(gru["layers"])
     stream_steps = max(1, train_steps * count // streams)
+    chunk = min(tbptt, stream_steps)  # a stream shorter than a chunk is one chunk
     chunks = math.ceil(stream_steps / tbptt)
+    least = int(train.get("min_steps") or 0)
     # A GRU step keeps its three gates and the new state per unit: four values a unit.
-    chunk_kb = tbptt * streams * 4 * hidden * layers * 4 / 1024
-    whole_kb = chunk_kb * stream_steps / tbptt
+    chunk_kb = chunk * streams * 4 * hidden * layers * 4 / 1024
+    whole_kb = stream_steps * streams * 4 * hidden * layers * 4 / 1024
+    truncates = stream_steps > tbptt
     ram = machine_memory_mb()
     fits = ram is None or memory_mb < ram / 4
     failed = [name for name, passed, _ in checks if not passed]
@@ -454,19 +461,27 @@ def infrastructure_design(ctx: Context) -> Report:
     return Report(
         title="Infrastructure design: tracking, checkpoints, truncated BPTT on in-memory series",
         context=(
-            f"Training data: {steps} time steps x {count} series x {1 + covariates} values ="
-            f" {memory_mb:.2f} MB as float32"
+            f"Training data: {steps} time steps x {count} series x {1 + covariates}"
+            f" value{'s' if covariates else ''} a step = {memory_mb:.2f} MB as float32"
             + (f", against {ram:.0f} MB of memory on this machine" if ram else "")
             + ". One process, one device: nothing here needs data parallelism."
             f"\n\nNo batch of rows: ets and gbm fit at each cut-off in one go, and the gru"
             f" candidate trains with truncated backpropagation through time. The {train_steps}"
             f" steps before the test part are cut into {streams} parallel streams"
             f" (`train.streams`, the batch dimension) of about {stream_steps} steps, read in"
-            f" chunks of {tbptt} steps (`train.tbptt_steps`): {chunks} optimizer steps an"
-            f" epoch. The hidden state carries from chunk to chunk and is detached at each"
-            f" boundary, so a step holds about {chunk_kb:.0f} KB of activations ({hidden} units,"
-            f" {layers} layer{'s' if layers > 1 else ''}) whatever the series' length."
-            f"\n\nFact-checks:\n\n{checked}"
+            f" chunks of {tbptt} steps (`train.tbptt_steps`): {plural(chunks, 'optimizer step')}"
+            " an epoch"
+            + (f", and `train.min_steps` adds epochs up to {least} steps" if least else "")
+            + ". The hidden state carries from chunk to chunk and is detached at each boundary,"
+            f" so a step holds about {chunk_kb:.0f} KB of activations ({hidden} units,"
+            f" {plural(layers, 'layer')}) whatever the series' length"
+            + (
+                "."
+                if truncates
+                else f"; today a stream ({stream_steps} steps) fits in one chunk, so nothing is"
+                " truncated yet."
+            )
+            + f"\n\nFact-checks:\n\n{checked}"
         ),
         drivers=["runs must be reproducible and resumable", f"tracking: {tracking}"],
         options=[
@@ -474,13 +489,18 @@ def infrastructure_design(ctx: Context) -> Report:
                 "truncated BPTT on in-memory streams",
                 f"{streams} streams, chunks of {tbptt} steps, state detached between chunks",
                 [f"about {chunk_kb:.0f} KB of activations a step, fixed as the series grows"],
-                [f"gradients reach back {tbptt} steps, not to the start of the series"],
+                [f"gradients reach back {tbptt} steps, not to the start of the series"]
+                if truncates
+                else [],
             ),
             Option(
                 "backpropagation through the whole series",
                 "one graph over every training step",
                 ["gradients reach the first step"],
-                [f"about {whole_kb:.0f} KB of activations a step, growing with the series"],
+                [
+                    f"about {whole_kb:.0f} KB of activations a step today, growing with the"
+                    " series' length"
+                ],
             ),
             Option(
                 "streaming loader",
@@ -494,7 +514,8 @@ def infrastructure_design(ctx: Context) -> Report:
         + (", under a quarter of this machine's memory" if fits else "")
         + f", and chunks of {tbptt} steps keep a step's memory fixed.",
         good=[
-            f"TBPTT: {tbptt} steps a chunk, {streams} streams, {chunks} optimizer steps an epoch",
+            f"TBPTT: {tbptt} steps a chunk, {streams} streams,"
+            f" {plural(chunks, 'optimizer step')} an epoch",
             "checkpoints every epoch (last.pt, best.pt) written atomically; exact resume",
             f"{tracking} tracking with the config, metrics, git commit and data fingerprint",
         ],
