@@ -124,6 +124,8 @@ def model_implementation(ctx: Context) -> Report:
     )
     tests = workspace(ctx).verify()
     model = changes["model.name"]
+    implemented = "the project's forecasters module" if ctx.forecasting else "`models.py`"
+    measured = "backtested walk-forward" if ctx.forecasting else "cross-validated"
     rows = table(
         ("key", "default", "experiment"),
         [(f"`{key}`", _get(default, key), value) for key, value in changes.items()],
@@ -133,8 +135,8 @@ def model_implementation(ctx: Context) -> Report:
         context=(
             f"The approved design ([ADR {phases.gate().number:04d}]({Path(gate).name})) trains"
             f" the `{model}` model,"
-            f" which `models.py` already implements and phase {BAKEOFF_PHASE}"
-            " cross-validated through the same"
+            f" which {implemented} already implements and phase {BAKEOFF_PHASE}"
+            f" {measured} through the same"
             " code. What the design"
             f" changes from the defaults is in `{EXPERIMENT}`:\n\n"
             f"{rows}\n\n"
@@ -162,7 +164,7 @@ def model_implementation(ctx: Context) -> Report:
                 "new model code",
                 "write another model module",
                 [],
-                [f"`models.py` already implements {model}, measured in phase {BAKEOFF_PHASE}"],
+                [f"{implemented} already implements {model}, measured in phase {BAKEOFF_PHASE}"],
             ),
         ],
         chosen="experiment config",
