@@ -22,7 +22,11 @@ from fakes import (
 )
 from ml_phases import adr, engine
 from ml_phases import state as run_state
+from ml_phases.backends.base import Context
+from ml_phases.backends.claude.prompts import phase_inputs
 from ml_phases.layout import facts_file
+from ml_phases.phases import INFRASTRUCTURE_DESIGN
+from ml_phases.project import Project
 
 
 @pytest.fixture
@@ -285,3 +289,16 @@ def test_a_tabular_project_gets_no_series_overrides(
         "task=classification",
         "primary_metric=roc_auc",
     ]
+
+
+def test_claude_s_agents_are_told_the_forecasting_rules_and_a_tabular_project_s_are_not(
+    project: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    churn = canned_project(tmp_path / "churn", monkeypatch)
+    told = {}
+    for name, root in (("co2", project["root"]), ("churn", churn["root"])):
+        opened = Project.open(root)
+        told[name] = phase_inputs(INFRASTRUCTURE_DESIGN, Context(opened, dict(opened.answers)))
+    assert "## A forecasting project" in told["co2"]
+    assert "refuse any random, stratified or grouped split" in told["co2"]
+    assert "forecasting" not in told["churn"]
