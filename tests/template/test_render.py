@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import subprocess
 import sys
 import tomllib
@@ -164,6 +165,27 @@ def test_combination_renders_clean(matrix_projects: dict[str, Path], answers: di
     )
     package = answers["package_name"]
     assert pyproject["project"]["scripts"] == {package: f"{package}.cli:main"}
+    assert words_of_the_other_family(project, answers["task_type"]) == []
+
+
+# Words only one family's code has (at a word's start): the other family carries none of them.
+FAMILY_WORDS = {
+    "forecasting": ("forecast", "horizon", "tbptt", "statsmodels", "seasonal"),
+    "tabular": ("mlp", "class_weights", "group_column", "stratif"),
+}
+
+
+def words_of_the_other_family(project: Path, task_type: str) -> list[str]:
+    """`path: word` for each code file of the project that uses the other family's words."""
+    other = "tabular" if family(task_type) == "forecasting" else "forecasting"
+    words = FAMILY_WORDS[other]
+    return [
+        f"{path.relative_to(project)}: {word}"
+        for folder in ("src", "tests", "benchmarks")
+        for path in sorted((project / folder).rglob("*.py"))
+        for word in words
+        if re.search(rf"\b{word}", path.read_text(), re.IGNORECASE)
+    ]
 
 
 def tool(name: str, *args: str | Path) -> subprocess.CompletedProcess[str]:
