@@ -81,6 +81,7 @@ FAMILY_FILES = {
         "tests/test_models.py",
     ],
     "forecasting": [
+        "benchmarks/bench_candidates.py",
         "benchmarks/bench_tbptt.py",
         "src/{pkg}/backtest.py",
         "src/{pkg}/features.py",
