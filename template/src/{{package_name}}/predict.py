@@ -11,10 +11,11 @@ import polars as pl
 import torch
 
 from .catalogue import SAMPLE_PREFIX
-from .data import features, load_frame, read_batches
+from .data import features, load_frame
 from .errors import CheckpointError, SchemaError
 from .models import Predictor
 from .runs import EXPORTED, atomic_write, load_run
+from .tables import read_batches
 
 
 def source_batches(source: str, rows: int) -> Iterator[pl.DataFrame]:
