@@ -17,7 +17,7 @@ import csv
 import io
 import stat
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from importlib.machinery import SourceFileLoader
 from importlib.util import module_from_spec, spec_from_loader
@@ -71,7 +71,8 @@ def _csv_path(source: str, destination: str) -> tuple[Path, int, int] | None:
 
 @lru_cache(maxsize=4)
 def _read(path: Path, _mtime: int, _size: int, time: str, series: str) -> dict[str, Any]:
-    """The time column (and the series column) of a CSV, streamed with `csv`, parsed.
+    """The time column (and the series column) of a CSV, streamed with `csv` and parsed as it
+    is read (no column of text is held), up to ROW_LIMIT rows or BYTE_LIMIT bytes.
 
     Returns `groups` (series id -> stamps; one series under None), `rows` read, `complete`,
     and `problem` (a missing column, an unreadable file or value) in place of the groups.
@@ -79,48 +80,54 @@ def _read(path: Path, _mtime: int, _size: int, time: str, series: str) -> dict[s
     out: dict[str, Any] = {"groups": None, "rows": 0, "complete": True, "problem": ""}
     try:
         with path.open("rb") as raw:
-            text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-            reader = csv.reader(text)
+            reader = csv.reader(io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""))
             header = next(reader, [])
             missing = [name for name in (time, series) if name and name not in header]
             if missing:
                 out["problem"] = f"{path.name} has no column {missing[0]!r}"
                 return out
-            at = header.index(time)
-            by = header.index(series) if series else None
-            times, ids = _columns(reader, raw, at, by, out)
+            ids: list[str] = []
+            values = _values(
+                reader, raw, header.index(time), header.index(series) if series else None, ids, out
+            )
+            stamps = FREQUENCY.parse_times(values, time)
     except (UnicodeDecodeError, csv.Error) as exc:
         out["problem"] = f"{path.name} cannot be read as CSV ({type(exc).__name__})"
         return out
     except OSError as exc:
         out["problem"] = f"{path.name} cannot be read ({exc.strerror or type(exc).__name__})"
         return out
-    try:
-        stamps = FREQUENCY.parse_times(times, time)
     except FREQUENCY.FrequencyError as exc:
         out["problem"] = str(exc)
         return out
-    out["groups"] = FREQUENCY.group_series(stamps, ids) if ids is not None else {None: stamps}
+    out["groups"] = FREQUENCY.group_series(stamps, ids) if series else {None: stamps}
     return out
 
 
-def _columns(
-    reader: Any, raw: io.BufferedReader, at: int, by: int | None, out: dict[str, Any]
-) -> tuple[list[str], list[str] | None]:
-    """The time values (and series ids) row by row, up to the row and byte limits."""
-    times: list[str] = []
-    ids: list[str] | None = [] if by is not None else None
-    for row in reader:
-        if not row:
-            continue  # a blank line is no row
-        times.append(row[at] if at < len(row) else "")
-        if ids is not None:
-            ids.append(row[by] if by < len(row) else "")  # type: ignore[operator]
-        if len(times) % CHECK_EVERY == 0 and (len(times) >= ROW_LIMIT or raw.tell() >= BYTE_LIMIT):
-            out["complete"] = next(reader, None) is None
-            break
-    out["rows"] = len(times)
-    return times, ids
+def _values(
+    reader: Iterator[list[str]],
+    raw: io.BufferedReader,
+    at: int,
+    by: int | None,
+    ids: list[str],
+    out: dict[str, Any],
+) -> Iterator[str]:
+    """The time values row by row (the series ids go to `ids`), up to the row and byte limits;
+    `out` learns how many rows were read and whether that was all of them."""
+    rows = 0
+    try:
+        for row in reader:
+            if not row:
+                continue  # a blank line is no row
+            rows += 1
+            yield row[at] if at < len(row) else ""
+            if by is not None:
+                ids.append(row[by] if by < len(row) else "")
+            if not rows % CHECK_EVERY and (rows >= ROW_LIMIT or raw.tell() >= BYTE_LIMIT):
+                out["complete"] = next(reader, None) is None
+                return
+    finally:
+        out["rows"] = rows
 
 
 def _note(data: dict[str, Any]) -> str:
