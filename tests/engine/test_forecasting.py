@@ -215,7 +215,7 @@ def test_the_written_tests_are_the_forecasting_ones_and_pass_the_projects_lint(
     run_through(root)
     integration = (root / "tests/test_integration.py").read_text()
     assert "from co2cast.predict import export_model, predict_file" in integration
-    assert 'match="only the mlp and gru export"' in integration
+    assert "match=f\"only the {' and '.join(EXPORTABLE)} export\"" in integration
     assert "coverage" in integration
     assert "export_mlp" not in integration
     template = (ROOT / "template/pyproject.toml.jinja").read_text()
