@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 from fakes import CATALOGUE
-from ml_phases.backends.base import PhaseIncomplete, task_models
+from ml_phases.backends.base import PhaseIncomplete
 from ml_phases.backends.claude import api, report
 from ml_phases.backends.claude.limits import Budget, Limits
 from ml_phases.backends.claude.pricing import PRICES, UnknownModel, Usage, price
@@ -24,9 +24,7 @@ from ml_phases.project import Project, load_catalogue
 
 KEY = "sk-ant-api03-sandbox-0123456789"
 # Each role's model, as a generated project's catalogue says.
-CANDIDATES = {
-    role: model for model, role in task_models(load_catalogue(CATALOGUE), "classification")
-}
+CANDIDATES = {role: model for model, role in load_catalogue(CATALOGUE).MODELS.items()}
 
 
 @pytest.fixture

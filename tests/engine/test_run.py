@@ -21,7 +21,7 @@ from fakes import (
 )
 from ml_phases import adr, cli, engine
 from ml_phases import state as run_state
-from ml_phases.backends.base import Context, task_models
+from ml_phases.backends.base import Context
 from ml_phases.backends.offline.design import (
     BLIND_SPOTS,
     WEIGHED,
@@ -257,12 +257,10 @@ def test_the_engine_s_own_knowledge_covers_exactly_the_catalogue(tmp_path: Path)
     regression = {"name": "y", "missing": 0, "mean": 1.0, "std": 2.0}
     for task, target in (("classification", PROFILE["target"]), ("regression", regression)):
         assert tuple(prior_scores(target, 200)) == tabular.task_metrics(task)
-    tasks = [(catalogue, task) for catalogue in catalogues for task in catalogue.TASKS]
-    assert "forecasting" in {task for _, task in tasks}
-    assert set(READABLE) == {model for c, task in tasks for model, _ in task_models(c, task)}
-    for catalogue, task in tasks:
-        roles = sorted(role for _, role in task_models(catalogue, task))
-        assert roles == sorted(CANDIDATE_ROLES), task
+    assert "forecasting" in {task for catalogue in catalogues for task in catalogue.TASKS}
+    assert set(READABLE) == {model for catalogue in catalogues for model in catalogue.MODELS}
+    for catalogue in catalogues:
+        assert sorted(catalogue.MODELS.values()) == sorted(CANDIDATE_ROLES)
 
 
 def test_a_capsule_s_metric_must_be_one_of_the_project_s(project: dict) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from types import ModuleType
 from typing import Any, Protocol
 
 import yaml
@@ -73,16 +72,14 @@ class Context:
     def candidates(self) -> dict[str, str]:
         """The three candidates a design weighs, by role, each the project's model that plays
         it (as its catalogue says)."""
-        plays = {role: model for model, role in task_models(self.project.catalogue, self.task)}
+        plays = {role: model for model, role in self.project.catalogue.MODELS.items()}
         return {role: plays[role] for role in CANDIDATE_ROLES}
 
     @property
     def exportable(self) -> tuple[str, ...]:
-        """The project's models that `export` writes: the catalogue's EXPORTABLE (only the mlp
-        where a catalogue predates it), of this task's models."""
-        models = {model for model, _ in task_models(self.project.catalogue, self.task)}
-        listed = getattr(self.project.catalogue, "EXPORTABLE", ("mlp",))
-        return tuple(model for model in listed if model in models)
+        """The project's models that `export` writes: the catalogue's EXPORTABLE (a tabular
+        catalogue does not name it: there only the mlp exports)."""
+        return tuple(getattr(self.project.catalogue, "EXPORTABLE", ("mlp",)))
 
     def data_answers(self) -> dict[str, Any]:
         """The data answers (a capsule may change them), by the config key each one sets: text
@@ -107,14 +104,6 @@ class Context:
         """The project's config as its commands run it: configs/default.yaml as the user keeps
         it, with the data answers applied. The truth for everything it holds."""
         return with_keys(self.project.config(), self.data_answers())
-
-
-def task_models(catalogue: ModuleType, task: str) -> list[tuple[str, str]]:
-    """A task's models and the role each plays: MODELS maps task -> model -> role, or (a
-    catalogue of one family) model -> role directly."""
-    models = catalogue.MODELS
-    by_task = models.get(task)
-    return list((by_task if isinstance(by_task, dict) else models).items())
 
 
 def series_answer(name: str, value: Any) -> Any:

@@ -49,12 +49,8 @@ REFUSED_SPLITS = {
 
 
 def reference_name(ctx: Context) -> str:
-    """The yardstick's name as people read it ("seasonal naive"): the catalogue's REFERENCE,
-    for this task where it is keyed by task."""
-    reference = getattr(ctx.project.catalogue, "REFERENCE", "seasonal_naive")
-    if isinstance(reference, dict):
-        reference = reference.get(ctx.task, "seasonal_naive")
-    return str(reference).replace("_", " ")
+    """The yardstick's name as people read it ("seasonal naive"): the catalogue's REFERENCE."""
+    return str(ctx.project.catalogue.REFERENCE).replace("_", " ")
 
 
 def baseline_text(ctx: Context) -> str:
