@@ -152,7 +152,8 @@ def gaps_text(time: dict[str, Any]) -> str:
 def seasonality_text(seasonality: dict[str, Any]) -> str:
     season = seasonality["season"]
     return (
-        f"season {season} steps: autocorrelation at lag {season} {fmt(seasonality['acf'])},"
+        f"season {season} steps: autocorrelation at lag {season} {fmt(seasonality['acf'])}"
+        " (of the one-step changes: a trend makes the levels' near 1 at every lag),"
         f" seasonal strength {fmt(seasonality['strength'])}"
     )
 
