@@ -491,7 +491,7 @@ def test_a_capsule_data_file_fills_the_answers(tmp_path: Path) -> None:
         ),
         (
             {"task_type": "forecasting", "data_source": "sample:sunspots"},
-            {"frequency": "1y", "horizon": 5},
+            {"frequency": "1y", "horizon": 2},
         ),
         (
             {"task_type": "forecasting", "data_source": "sample:macrodata"},
