@@ -147,6 +147,9 @@ class DataArchitectureFacts:
     numeric: int  # numeric features
     categorical: int  # text features
     rows: int
+    # A forecasting project's series as `profile` measured it: its time, seasonality and series
+    # (None for a tabular project).
+    temporal: dict[str, Any] | None = None
 
 
 DATA_ARCHITECTURE = Phase(
@@ -231,8 +234,9 @@ class InfrastructureDesignFacts:
     memory_mb: float  # the training data as float32
     failed_checks: list[str]  # the fact-checks that failed
     tracking: str  # the tracker the project's config names
-    batch_size: int
-    train_rows: int
+    batch_size: int  # a forecasting project's: the GRU's parallel streams (its batch dimension)
+    train_rows: int  # a forecasting project's: the time steps before the test part
+    tbptt_steps: int | None = None  # a forecasting project's GRU: time steps per chunk
 
 
 INFRASTRUCTURE_DESIGN = Phase(

@@ -18,6 +18,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from importlib.machinery import SourceFileLoader
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -154,7 +155,9 @@ def load_catalogue(path: Path) -> ModuleType:
     """A project's catalogue.py (TASKS, METRICS, MODELS, SAMPLES), run from its file: it imports
     nothing, so neither the project's environment nor its package is needed to read it. A
     catalogue that is missing, does not run, or lacks a name is a one-line ToolError."""
-    spec = importlib.util.spec_from_file_location("catalogue", path)
+    # The loader named, not guessed from the suffix: the template's own sources end in a Jinja
+    # tag (`catalogue.py{% endif %}`), and the engine's tests read them too.
+    spec = importlib.util.spec_from_loader("catalogue", SourceFileLoader("catalogue", str(path)))
     if spec is None or spec.loader is None or not path.is_file():
         raise ToolError(f"{path} is missing: it names the tasks, metrics and models to design with")
     module = importlib.util.module_from_spec(spec)

@@ -8,6 +8,9 @@ above THRESHOLD. The rules, by the reviewer that owns them:
   `torch.no_grad()`; a preprocessor fitted before the data is split; unseeded randomness.
 - performance: a host sync (`.item()`, `.cpu()`, `.tolist()`, `.numpy()`) in the loop that
   calls `.backward()`, which stalls the device once per step.
+- time series (a forecasting project only): shuffling the rows of a series, a scaler fitted on
+  every row rather than the past of a cut-off, and `shift(-k)`, which moves the future into
+  the present row.
 """
 
 from __future__ import annotations
@@ -35,6 +38,13 @@ GLOBAL_RANDOM = frozenset(
     {"random", "randint", "choice", "choices", "shuffle", "sample", "uniform"}
 )
 TORCH_RANDOM = frozenset({"rand", "randn", "randint", "randperm", "bernoulli", "multinomial"})
+# Splitters that draw rows regardless of time (TimeSeriesSplit is not among them).
+RANDOM_SPLITTERS = re.compile(r"(KFold|ShuffleSplit)$")
+REORDERS = frozenset({"permutation", "shuffle"})  # np.random / rng / random: rows reordered
+# What a scaler's name says: StandardScaler, MinMaxScaler, Normalizer, a `scaler` variable.
+SCALER = re.compile(r"scal|normali[sz]", re.IGNORECASE)
+# A fitted argument named like these is the past of a cut-off, not every row.
+PAST = re.compile(r"train|past|history|before|fit|window", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -100,8 +110,11 @@ def grad_disabled(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
 class Reviewer:
     """The rules over one module; `findings` holds what they found, at every confidence."""
 
-    def __init__(self, tree: ast.Module, path: str, seeded: set[str]) -> None:
+    def __init__(
+        self, tree: ast.Module, path: str, seeded: set[str], forecasting: bool = False
+    ) -> None:
         self.tree, self.path, self.seeded = tree, path, seeded
+        self.forecasting = forecasting  # a time series: its own rules apply
         self.findings: list[Finding] = []
 
     def add(self, rule: str, area: str, node: ast.AST, message: str, confidence: int) -> None:
@@ -118,7 +131,19 @@ class Reviewer:
                 self.host_sync_per_step(node)
             elif isinstance(node, ast.Call):
                 self.unseeded(node)
+                if self.forecasting:
+                    self.time_series(node)
         return self.findings
+
+    def time_series(self, call: ast.Call) -> None:
+        """The rules of a forecasting project, where row order is time."""
+        for rule, problem in (
+            ("shuffled-series", shuffles(call)),
+            ("scaled-on-all-rows", scales_on_all_rows(call)),
+            ("future-shift", shifts_from_future(call)),
+        ):
+            if problem:
+                self.add(rule, "ML practice", call, *problem)
 
     def evaluation_mode(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         if not EVALUATION & set(function.name.lower().split("_")):
@@ -230,6 +255,92 @@ def unseeded_draw(call: ast.Call, seeded: set[str]) -> tuple[str, int] | None:
     return None
 
 
+def shuffles(call: ast.Call) -> tuple[str, int] | None:
+    """What reorders a time series' rows in a call, and the confidence in it."""
+    name = dotted(call.func)
+    last = name.rsplit(".", 1)[-1]
+    if _true(call, "shuffle"):
+        return f"`{last}(shuffle=True)` shuffles a time series: later steps train the model", 90
+    if last == "train_test_split" and not _false(call, "shuffle"):
+        return (
+            "train_test_split shuffles by default: the test rows are scattered through time"
+            " and the model trains on steps after them; cut at a time instead (shuffle=False)",
+            90,
+        )
+    if RANDOM_SPLITTERS.search(last) and not _false(call, "shuffle"):
+        return (
+            f"`{last}` splits a time series without regard to time: folds train on the future"
+            " of the steps they test; use walk-forward cut-offs",
+            85,
+        )
+    whole = [
+        k.arg for k in call.keywords if k.arg in ("frac", "fraction") and _is_number(k.value, 1)
+    ]
+    if method(call) == "sample" and whole:
+        return f"`.sample({whole[0]}=1)` shuffles the rows of a time series", 90
+    if last == "randperm" or (last in REORDERS and _draws(call)):
+        return f"`{name or last}` reorders the rows of a time series: their order is time", 85
+    return None
+
+
+def _draws(call: ast.Call) -> bool:
+    """A call of a random generator: np.random.*, random.*, an `rng`, or default_rng(...)."""
+    if not isinstance(call.func, ast.Attribute):
+        return False
+    receiver = call.func.value
+    if isinstance(receiver, ast.Call):
+        return dotted(receiver.func).endswith(("default_rng", "RandomState", "Random"))
+    name = dotted(receiver)
+    return name in ("np.random", "numpy.random", "random") or "rng" in name.lower()
+
+
+def scales_on_all_rows(call: ast.Call) -> tuple[str, int] | None:
+    """A scaler fitted on whole data: its mean and spread include the future of every origin."""
+    if method(call) not in ("fit", "fit_transform") or not call.args:
+        return None
+    receiver = call.func.value if isinstance(call.func, ast.Attribute) else None
+    scaler = dotted(receiver.func if isinstance(receiver, ast.Call) else receiver)
+    if not SCALER.search(scaler.rsplit(".", 1)[-1]):
+        return None
+    data = call.args[0]
+    if not isinstance(data, ast.Name | ast.Attribute) or PAST.search(dotted(data)):
+        return None  # a slice (`x[:cut]`) or the past by its name
+    return (
+        f"`{scaler}.{method(call)}({dotted(data)})` fits the scaling on every row: each origin's"
+        " inputs are scaled with statistics of its future; fit on the past of the cut-off",
+        85,
+    )
+
+
+def shifts_from_future(call: ast.Call) -> tuple[str, int] | None:
+    """`shift(-k)`: each row gets the value k steps later, the future of that row."""
+    if method(call) != "shift":
+        return None
+    given = call.args[:1] + [k.value for k in call.keywords if k.arg in ("n", "periods")]
+    for value in given:
+        if isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub):
+            if isinstance(value.operand, ast.Constant) and not value.operand.value:
+                continue  # shift(-0) moves nothing
+            return (
+                f"`.shift({ast.unparse(value)})` moves values from later steps into each row:"
+                " as an input it is lookahead; a target built this way must never reach the"
+                " features",
+                85,
+            )
+    return None
+
+
+def _is_number(node: ast.AST, number: float) -> bool:
+    return isinstance(node, ast.Constant) and node.value == number
+
+
+def _false(call: ast.Call, name: str) -> bool:
+    return any(
+        k.arg == name and isinstance(k.value, ast.Constant) and k.value.value is False
+        for k in call.keywords
+    )
+
+
 def _true(call: ast.Call, name: str) -> bool:
     return any(
         k.arg == name and isinstance(k.value, ast.Constant) and k.value.value is True
@@ -273,14 +384,19 @@ def _parse(root: Path, path: str) -> ast.Module | Finding:
         return Finding("syntax", "code quality", path, exc.lineno or 1, message, 100)
 
 
-def review(root: Path, paths: list[str]) -> list[Finding]:
-    """Every finding of the rules on these files (relative to root), at every confidence."""
+def review(root: Path, paths: list[str], forecasting: bool = False) -> list[Finding]:
+    """Every finding of the rules on these files (relative to root), at every confidence; a
+    forecasting project's code is held to the time-series rules too."""
     parsed = {path: _parse(root, path) for path in paths}
     trees = [tree for tree in parsed.values() if isinstance(tree, ast.Module)]
     seeded = seeded_generators(trees)
     findings: list[Finding] = []
     for path, tree in parsed.items():
-        findings += Reviewer(tree, path, seeded).run() if isinstance(tree, ast.Module) else [tree]
+        findings += (
+            Reviewer(tree, path, seeded, forecasting).run()
+            if isinstance(tree, ast.Module)
+            else [tree]
+        )
     return sorted(findings, key=lambda f: (f.path, f.line, f.rule))
 
 

@@ -21,8 +21,21 @@ from ml_phases.project import Project, TestRun
 if TYPE_CHECKING:  # the stand-in project's tools import these tables without pytest
     import pytest
 
-# The template's catalogue: every project the engine's tests make carries this very file.
-CATALOGUE = Path(__file__).resolve().parents[2] / "template/src/{{package_name}}/catalogue.py"
+# The template's package: every project the engine's tests make carries its very catalogue.
+PACKAGE = Path(__file__).resolve().parents[2] / "template/src/{{package_name}}"
+
+
+def catalogue_source(task: str = "classification") -> Path:
+    """The template's catalogue a project of this task gets: the one source, or where each
+    family has its own (named for a Copier condition on task_type), that family's."""
+    sources = sorted(PACKAGE.glob("*catalogue.py*"))
+    if len(sources) == 1:
+        return sources[0]
+    forecasting = "== 'forecasting'"
+    return next(p for p in sources if (forecasting in p.name) == (task == "forecasting"))
+
+
+CATALOGUE = catalogue_source()
 
 ANSWERS = {
     "package_name": "churn",
@@ -142,6 +155,246 @@ def evaluation(roc_auc: dict[str, float], beats: bool) -> dict[str, Any]:
 
 
 EVALUATION = evaluation(metric(0.87, 0.5, 0.78, 0.94), beats=True)
+
+# A forecasting project: weekly CO2 a year ahead, its tools' answers shaped like the contract.
+FORECAST_ANSWERS = {
+    **ANSWERS,
+    "package_name": "co2cast",
+    "task_type": "forecasting",
+    "data_source": "sample:co2",
+    "target": "target",
+    "time_column": "time",
+    "series_column": None,
+    "covariates": [],
+    "frequency": "1w",
+    "season": 52,
+    "horizon": 52,
+    "primary_metric": "mase",
+    "goal": "Forecast weekly CO2 a year ahead",
+}
+FORECAST_CONFIG = {
+    "task": "forecasting",
+    "primary_metric": "mase",
+    "seed": 0,
+    "output_dir": "outputs",
+    "data": {
+        "source": "sample:co2",
+        "time_column": "time",
+        "target": "target",
+        "series_column": None,
+        "known_covariates": [],
+        "frequency": "1w",
+        "season": 52,
+    },
+    "forecast": {
+        "horizon": 52,
+        "gap": 0,
+        "level": 0.9,
+        "test_size": 0.2,
+        "calibration_size": 0.2,
+    },
+    "model": {
+        "name": "gbm",
+        "ets": {"damped": False},
+        "gbm": {"max_iter": 100, "learning_rate": 0.05, "max_rows": 200000},
+        "gru": {"hidden": 64, "layers": 1},
+    },
+    "train": {
+        "epochs": 30,
+        "min_steps": 600,
+        "tbptt_steps": 64,
+        "streams": 32,
+        "lr": 0.003,
+        "weight_decay": 0.0,
+        "grad_clip": 1.0,
+        "device": "auto",
+        "threads": 1,
+        "deterministic": True,
+    },
+    "evaluate": {"confidence": 0.95},
+    "bakeoff": {"models": ["ets", "gbm", "gru"], "origins": 5},
+    "tracking": {"backend": "mlflow", "experiment": "co2cast", "uri": None},
+}
+FORECAST_PROFILE = {
+    "rows": 2284,
+    "columns": 2,
+    "features": 0,
+    "duplicate_rows": 0,
+    "missing_cells": 59,
+    "memory_mb": 0.03,
+    "target": {
+        "name": "target",
+        "missing": 59,
+        "mean": 340.14,
+        "std": 17.0,
+        "min": 313.0,
+        "max": 373.8,
+    },
+    "primary_metric": {"name": "mase", "higher_is_better": False},
+    "schema": [
+        {"name": "time", "dtype": "Date", "missing": 0, "unique": 2284},
+        {"name": "target", "dtype": "Float64", "missing": 59, "unique": 1588},
+    ],
+    "series": {"column": None, "count": 1},
+    "time": {
+        "column": "time",
+        "start": "1958-03-29",
+        "end": "2001-12-29",
+        "frequency": "1w",
+        "steps": 2284,
+        "gaps": {
+            "count": 3,
+            "missing_steps": 7,
+            "first": [
+                "1958-05-03 .. 1958-05-10 (2 steps)",
+                "1959-01-03 .. 1959-01-17 (3 steps)",
+                "1961-08-05 .. 1961-08-12 (2 steps)",
+            ],
+        },
+        "missing_target": 59,
+    },
+    "seasonality": {"season": 52, "acf": 0.8731, "strength": 0.9612},
+}
+FORECAST_RISKS = {
+    "rows": 2284,
+    "single_feature_scores": {},
+    "stationarity": {
+        "adf": 0.8414,
+        "adf_p": 0.9922,
+        "kpss": 7.3541,
+        "kpss_p": 0.01,
+        "differenced_adf_p": 0.0001,
+    },
+    "risks": [
+        {
+            "kind": "non_stationary",
+            "severity": "medium",
+            "message": "target is not stationary: ADF p 0.9922, KPSS p 0.0100",
+            "column": "target",
+            "adf_p": 0.9922,
+            "kpss_p": 0.01,
+        },
+        {
+            "kind": "gaps",
+            "severity": "low",
+            "message": "3 gaps in the weekly grid (7 missing steps), forward-filled",
+            "column": "time",
+            "count": 3,
+        },
+    ],
+}
+# What `risks` finds in a series with covariates (macrodata's shape): a lookahead suspect and a
+# declared known covariate that is observed, not planned.
+COVARIATE_RISKS = {
+    **FORECAST_RISKS,
+    "single_feature_scores": {"realinv": 0.991, "cpi": 0.42},
+    "risks": [
+        *FORECAST_RISKS["risks"],
+        {
+            "kind": "lookahead",
+            "severity": "high",
+            "message": "realinv tracks the target 1 step ahead: |corr| 0.991",
+            "column": "realinv",
+            "lag": 1,
+            "corr": 0.991,
+        },
+        {
+            "kind": "unknown_covariate",
+            "severity": "high",
+            "message": "cpi is declared known in advance but looks observed (it follows shocks)",
+            "column": "cpi",
+        },
+    ],
+}
+CUTOFFS = ["1991-01-05", "1992-01-04", "1993-01-02", "1994-01-01", "1994-12-31"]
+
+
+def forecast_bakeoff(scores: dict[str, tuple[float, float]]) -> dict[str, Any]:
+    """`bakeoff --json` of a forecasting project with these (mean, std) MASE scores."""
+    results = [
+        {
+            "model": model,
+            "mean": mean,
+            "std": std,
+            "folds": [mean - std, mean, mean + std, mean - std / 2, mean + std / 2],
+            "fit_seconds": {"ets": 0.3, "gbm": 1.1, "gru": 9.0}[model],
+            "latency_ms_single_row": {"ets": 4.0, "gbm": 2.5, "gru": 1.5}[model],
+            "size_kb": {"ets": 2.0, "gbm": 310.0, "gru": 60.0}[model],
+        }
+        for model, (mean, std) in scores.items()
+    ]
+    return {
+        "metric": "mase",
+        "higher_is_better": False,
+        "folds": 5,
+        "rows": 1828,
+        "best": min(scores, key=lambda model: scores[model][0]),
+        "results": results,
+        "scheme": "walk-forward",
+        "horizon": 52,
+        "gap": 0,
+        "cutoffs": CUTOFFS,
+        "reference": {
+            "model": "seasonal_naive",
+            "mean": 1.0412,
+            "std": 0.0831,
+            "folds": [0.98, 1.12, 0.95, 1.07, 1.09],
+        },
+    }
+
+
+FORECAST_BAKEOFF = forecast_bakeoff(
+    {"ets": (0.6125, 0.0502), "gru": (0.7031, 0.0904), "gbm": (0.5417, 0.0411)}
+)
+FORECAST_TRAIN = {
+    "run_dir": "outputs/runs/1-gbm",
+    "model": "gbm",
+    "task": "forecasting",
+    "data_fingerprint": "co2f1",
+    "rows": {"train": 1828, "val": 456, "test": 456},
+    "epochs_run": 1,
+    "best_epoch": 1,
+    "val_mase": 0.5522,
+    "seconds": 3.2,
+    "tracking": "MLflow run 1 in file:///x",
+    "horizon": 52,
+    "season": 52,
+    "frequency": "1w",
+}
+
+
+def forecast_evaluation(mase: dict[str, float], coverage: float, beats: bool) -> dict[str, Any]:
+    """`evaluate --json` of a forecaster with this MASE and interval coverage."""
+    return {
+        "run": "outputs/runs/1-gbm",
+        "model": "gbm",
+        "rows": 405,
+        "confidence": 0.95,
+        "primary_metric": "mase",
+        "primary": mase,
+        "beats_baseline": beats,
+        "metrics": {
+            "mase": mase,
+            "smape": metric(0.21, 0.38, 0.19, 0.23),
+            "rmse": metric(0.81, 1.42, 0.74, 0.88),
+            "mae": metric(0.66, 1.17, 0.6, 0.72),
+        },
+        "baseline_model": "seasonal_naive",
+        "horizon": 52,
+        "origins": 405,
+        "coverage": {
+            "level": 0.9,
+            "value": coverage,
+            "low": coverage - 0.03,
+            "high": coverage + 0.03,
+            "origins": 405,
+        },
+    }
+
+
+FORECAST_EVALUATION = forecast_evaluation(metric(0.5731, 1.0412, 0.5214, 0.6248), 0.8716, True)
+
+
 GREEN = TestRun((), 12, 0, 0, 1.0)
 RED = TestRun((), 11, 1, 0, 1.0, ("tests/test_experiment.py::test_x: assert 1 == 2",))
 
@@ -150,12 +403,16 @@ def completed(stdout: str = "", code: int = 0) -> subprocess.CompletedProcess[st
     return subprocess.CompletedProcess([], code, stdout, "")
 
 
-def write_project(root: Path) -> None:
+def write_project(
+    root: Path, answers: dict[str, Any] | None = None, config: dict[str, Any] | None = None
+) -> None:
     """The files of a generated project that the engine reads: answers, configs, modules (the
-    catalogue the template's own)."""
+    catalogue the template's own for the project's task). The churn classifier by default."""
+    answers, config = answers or ANSWERS, config or DEFAULT_CONFIG
+    package = answers["package_name"]
     (root / "docs/adr").mkdir(parents=True)
     (root / "configs").mkdir()
-    (root / "src/churn").mkdir(parents=True)
+    (root / f"src/{package}").mkdir(parents=True)
     for module in (
         "__init__",
         "config",
@@ -166,22 +423,41 @@ def write_project(root: Path) -> None:
         "predict",
         "train",
     ):
-        (root / f"src/churn/{module}.py").write_text(f'"""The {module} module."""\n')
-    shutil.copy(CATALOGUE, root / "src/churn/catalogue.py")
-    (root / ".copier-answers.yml").write_text(yaml.safe_dump(ANSWERS))
+        (root / f"src/{package}/{module}.py").write_text(f'"""The {module} module."""\n')
+    shutil.copy(catalogue_source(answers["task_type"]), root / f"src/{package}/catalogue.py")
+    (root / ".copier-answers.yml").write_text(yaml.safe_dump(answers))
     (root / ".gitignore").write_text(".ml-flow/\n")
-    (root / "configs/default.yaml").write_text(yaml.safe_dump(DEFAULT_CONFIG, sort_keys=False))
+    (root / "configs/default.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
 
 
-def tables() -> dict[str, Any]:
+def tables(task: str = "classification") -> dict[str, Any]:
     """What each tool answers: a command's --json output, the test run, ruff's output."""
+    if task == "forecasting":
+        answers: dict[str, Any] = {
+            "profile": FORECAST_PROFILE,
+            "risks": FORECAST_RISKS,
+            "bakeoff": FORECAST_BAKEOFF,
+            "train": FORECAST_TRAIN,
+            "evaluate": FORECAST_EVALUATION,
+            "predict": {
+                "rows": 52,
+                "output": ".ml-flow/smoke/predictions.csv",
+                "horizon": 52,
+                "cutoff": "2001-12-29",
+                "level": 0.9,
+            },
+        }
+    else:
+        answers = {
+            "profile": PROFILE,
+            "risks": RISKS,
+            "bakeoff": BAKEOFF,
+            "train": TRAIN,
+            "evaluate": EVALUATION,
+            "predict": {"rows": 200},
+        }
     return {
-        "profile": PROFILE,
-        "risks": RISKS,
-        "bakeoff": BAKEOFF,
-        "train": TRAIN,
-        "evaluate": EVALUATION,
-        "predict": {"rows": 200},
+        **answers,
         "export": {"max_abs_diff": 0.0},
         "tests": GREEN,
         "ruff check": completed("[]"),
@@ -189,11 +465,18 @@ def tables() -> dict[str, Any]:
     }
 
 
-def canned_project(root: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """A project folder at root with answers and configs, and tools that answer from tables."""
-    write_project(root)
+def canned_project(
+    root: Path, monkeypatch: pytest.MonkeyPatch, task: str = "classification"
+) -> dict[str, Any]:
+    """A project folder at root with answers and configs, and tools that answer from tables:
+    the churn classifier, or (task "forecasting") the weekly CO2 forecaster."""
+    if task == "forecasting":
+        write_project(root, FORECAST_ANSWERS, FORECAST_CONFIG)
+    else:
+        write_project(root)
     calls: list[str] = []
-    outputs: dict[str, Any] = tables()
+    overrides: list[list[str]] = []
+    outputs: dict[str, Any] = tables(task)
 
     def answer(name: str) -> Any:
         calls.append(name)
@@ -202,7 +485,8 @@ def canned_project(root: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any
             raise value
         return copy.deepcopy(value)
 
-    def cli(self: Project, command: str, *overrides: str, config: str = "", env=None) -> Any:
+    def cli(self: Project, command: str, *given: str, config: str = "", env=None) -> Any:
+        overrides.append(list(given))
         return answer(command)
 
     def tests(self: Project, targets: tuple[str, ...] = (), timeout=None) -> TestRun:
@@ -219,7 +503,7 @@ def canned_project(root: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any
     monkeypatch.setattr(Project, "cli", cli)
     monkeypatch.setattr(Project, "tests", tests)
     monkeypatch.setattr(Project, "run", run)
-    return {"root": root, "calls": calls, "outputs": outputs}
+    return {"root": root, "calls": calls, "outputs": outputs, "overrides": overrides}
 
 
 def record(number: int = 4, status: str = "accepted") -> Record:

@@ -121,6 +121,123 @@ def test_the_templates_own_code_has_no_findings() -> None:
     assert review.reported(review.review(package, paths)) == []
 
 
+# A forecasting project's rules: each seeded mistake (the line it must be found on) and its fix.
+SERIES_BAD = {
+    "shuffle=True": (
+        "from sklearn.model_selection import KFold\n\n"
+        "folds = KFold(n_splits=5, shuffle=True, random_state=0)\n",
+        3,
+        "from sklearn.model_selection import TimeSeriesSplit\n\n"
+        "folds = TimeSeriesSplit(n_splits=5)\n",
+    ),
+    "KFold": (
+        "from sklearn.model_selection import KFold\n\nfolds = KFold(n_splits=5)\n",
+        3,
+        "from sklearn.model_selection import TimeSeriesSplit\n\n"
+        "folds = TimeSeriesSplit(n_splits=5)\n",
+    ),
+    "ShuffleSplit": (
+        "from sklearn.model_selection import ShuffleSplit\n\n"
+        "splits = ShuffleSplit(n_splits=3, random_state=0)\n",
+        3,
+        "def cutoffs(n, horizon):\n    return list(range(n - 3 * horizon, n, horizon))\n",
+    ),
+    "train_test_split": (
+        "from sklearn.model_selection import train_test_split\n\n\n"
+        "def parts(frame):\n    return train_test_split(frame, test_size=0.2, random_state=0)\n",
+        5,
+        "from sklearn.model_selection import train_test_split\n\n\n"
+        "def parts(frame):\n    return train_test_split(frame, test_size=0.2, shuffle=False)\n",
+    ),
+    "sample(fraction=1)": (
+        "def mixed(frame):\n    return frame.sample(fraction=1, seed=0)\n",
+        2,
+        "def recent(frame, n):\n    return frame.tail(n)\n",
+    ),
+    "sample(frac=1)": (
+        "def mixed(frame):\n    return frame.sample(frac=1, random_state=0)\n",
+        2,
+        "def some(frame):\n    return frame.sample(frac=0.1, random_state=0)\n",
+    ),
+    "rng.permutation": (
+        "import numpy as np\n\n\ndef order(frame):\n"
+        "    rng = np.random.default_rng(0)\n    return frame[rng.permutation(len(frame))]\n",
+        6,
+        "import numpy as np\n\n\ndef order(frame):\n    return frame[np.argsort(frame['time'])]\n",
+    ),
+    "np.random.permutation": (
+        "import numpy as np\n\nnp.random.seed(0)\nrows = np.random.permutation(100)\n",
+        4,
+        "import numpy as np\n\nrows = np.arange(100)\n",
+    ),
+    "scaler on all rows": (
+        "from sklearn.preprocessing import StandardScaler\n\n\n"
+        "def scaled(frame):\n    return StandardScaler().fit_transform(frame)\n",
+        5,
+        "from sklearn.preprocessing import StandardScaler\n\n\n"
+        "def scaled(frame, cut):\n    scaler = StandardScaler().fit(frame[:cut])\n"
+        "    return scaler.transform(frame)\n",
+    ),
+    "a scaler variable": (
+        "def scaled(scaler, values):\n    scaler.fit(values)\n    return scaler\n",
+        2,
+        "def scaled(scaler, train_values):\n    scaler.fit(train_values)\n    return scaler\n",
+    ),
+    "shift(-k)": (
+        "import polars as pl\n\n\ndef features(frame, k):\n"
+        "    return frame.with_columns(pl.col('y').shift(-k).alias('next'))\n",
+        5,
+        "import polars as pl\n\n\ndef features(frame, k):\n"
+        "    return frame.with_columns(pl.col('y').shift(k).alias('lag'))\n",
+    ),
+    "shift(periods=-1)": (
+        "def features(frame):\n    frame['next'] = frame['y'].shift(periods=-1)\n"
+        "    return frame\n",
+        2,
+        "def features(frame):\n    frame['lag'] = frame['y'].shift(periods=1)\n    return frame\n",
+    ),
+}
+SERIES_RULES = {"shuffled-series", "scaled-on-all-rows", "future-shift"}
+
+
+def series_findings(tmp_path: Path, source: str, forecasting: bool = True) -> list[review.Finding]:
+    (tmp_path / "code.py").write_text(source)
+    found = review.reported(review.review(tmp_path, ["code.py"], forecasting=forecasting))
+    return [f for f in found if f.rule in SERIES_RULES]
+
+
+@pytest.mark.parametrize("pattern", sorted(SERIES_BAD))
+def test_a_forecasting_project_s_time_series_mistakes_are_found_at_their_line(
+    tmp_path: Path, pattern: str
+) -> None:
+    bad, line, good = SERIES_BAD[pattern]
+    found = series_findings(tmp_path, bad)
+    assert [f.where for f in found] == [f"code.py:{line}"], found
+    assert found[0].area == "ML practice"
+    assert not series_findings(tmp_path, good)
+
+
+@pytest.mark.parametrize("pattern", sorted(SERIES_BAD))
+def test_a_tabular_project_is_not_held_to_the_time_series_rules(
+    tmp_path: Path, pattern: str
+) -> None:
+    bad, _, _ = SERIES_BAD[pattern]
+    assert not series_findings(tmp_path, bad, forecasting=False)
+
+
+def test_the_templates_forecasting_code_has_no_findings() -> None:
+    """The modules only a forecasting project gets (named for the Copier condition), held to
+    every rule: the project's own clean code is not flagged."""
+    package = ROOT / "template/src/{{package_name}}"
+    paths = sorted(
+        path.name
+        for path in package.iterdir()
+        if "task_type == 'forecasting'" in path.name and ".py" in path.name
+    )
+    assert len(paths) >= 4
+    assert review.reported(review.review(package, paths, forecasting=True)) == []
+
+
 def ruff_project(root: Path, source: str) -> Context:
     """A project whose one module holds `source`, checked by the real ruff of this venv."""
     (root / "src/churn").mkdir(parents=True)

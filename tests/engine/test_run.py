@@ -9,7 +9,16 @@ from typing import Any
 
 import pytest
 import yaml
-from fakes import ANSWERS, BAKEOFF, PROFILE, bakeoff, canned_project, write_project
+from fakes import (
+    ANSWERS,
+    BAKEOFF,
+    FORECAST_ANSWERS,
+    FORECAST_CONFIG,
+    PROFILE,
+    bakeoff,
+    canned_project,
+    write_project,
+)
 from ml_phases import adr, cli, engine
 from ml_phases import state as run_state
 from ml_phases.backends.base import Context
@@ -236,16 +245,22 @@ def test_the_infrastructure_design_names_the_tracker_the_project_s_config_holds(
 
 def test_the_engine_s_own_knowledge_covers_exactly_the_catalogue(tmp_path: Path) -> None:
     """What only the engine knows (a metric's blind spot and dummy score, a model's
-    readability) is keyed by the names of the project's catalogue, each name once."""
-    write_project(tmp_path)
-    catalogue = Project.open(tmp_path).catalogue
-    assert set(BLIND_SPOTS) == set(catalogue.METRICS)
-    assert set(catalogue.METRICS) >= WEIGHED
+    readability) is keyed by the names of the projects' catalogues, each name once: a tabular
+    project's and a forecasting project's."""
+    write_project(tmp_path / "churn")
+    write_project(tmp_path / "co2", FORECAST_ANSWERS, FORECAST_CONFIG)
+    catalogues = [Project.open(tmp_path / name).catalogue for name in ("churn", "co2")]
+    metrics = {name for catalogue in catalogues for name in catalogue.METRICS}
+    assert set(BLIND_SPOTS) == metrics
+    assert metrics >= WEIGHED
+    tabular = catalogues[0]
     regression = {"name": "y", "missing": 0, "mean": 1.0, "std": 2.0}
     for task, target in (("classification", PROFILE["target"]), ("regression", regression)):
-        assert tuple(prior_scores(target, 200)) == catalogue.task_metrics(task)
-    assert set(READABLE) == set(catalogue.MODELS)
-    assert sorted(catalogue.MODELS.values()) == sorted(CANDIDATE_ROLES)
+        assert tuple(prior_scores(target, 200)) == tabular.task_metrics(task)
+    assert "forecasting" in {task for catalogue in catalogues for task in catalogue.TASKS}
+    assert set(READABLE) == {model for catalogue in catalogues for model in catalogue.MODELS}
+    for catalogue in catalogues:
+        assert sorted(catalogue.MODELS.values()) == sorted(CANDIDATE_ROLES)
 
 
 def test_a_capsule_s_metric_must_be_one_of_the_project_s(project: dict) -> None:

@@ -7,10 +7,11 @@ import re
 import yaml
 from conftest import ROOT, render
 
-from extensions.catalogue import load
+from extensions.catalogue import SOURCES, catalogue, load
 
 QUESTIONS = yaml.safe_load((ROOT / "copier.yml").read_text().split("\n---")[0])
-CATALOGUE = load()
+CATALOGUE = catalogue()
+FAMILIES = {family: load(path) for family, path in SOURCES.items()}
 
 
 def choices(question: str) -> dict[str, str]:
@@ -22,11 +23,13 @@ def test_task_choices_are_the_catalogues_tasks() -> None:
     assert tuple(choices("task_type").values()) == CATALOGUE.TASKS
 
 
-def test_metric_choices_are_the_catalogues_metrics_each_labelled_with_its_task() -> None:
-    assert tuple(choices("primary_metric").values()) == tuple(CATALOGUE.METRICS)
+def test_metric_choices_are_the_catalogues_metrics_each_labelled_with_its_tasks() -> None:
+    metrics = {metric for task in CATALOGUE.TASKS for metric in CATALOGUE.task_metrics(task)}
+    assert set(choices("primary_metric").values()) == metrics
     for label, metric in choices("primary_metric").items():
-        task = CATALOGUE.METRICS[metric][0]
-        assert re.search(rf"\({task}\b", label), f"{label!r} does not name its task {task}"
+        for task in CATALOGUE.TASKS:
+            if metric in CATALOGUE.task_metrics(task):
+                assert re.search(rf"\b{task}\b", label), f"{label!r} does not name {task}"
 
 
 def test_every_task_has_metrics_samples_and_a_default_of_its_own(tmp_path) -> None:
@@ -50,5 +53,13 @@ def test_the_validators_read_the_catalogue_instead_of_spelling_it_out() -> None:
     assert "catalogue.task_metrics(task_type)" in validators
 
 
-def test_the_models_roles_are_the_three_design_candidates() -> None:
-    assert sorted(CATALOGUE.MODELS.values()) == ["baseline", "pragmatic", "sota"]
+def test_each_family_s_models_play_the_three_design_candidates() -> None:
+    for module in FAMILIES.values():
+        assert sorted(module.MODELS.values()) == ["baseline", "pragmatic", "sota"]
+
+
+def test_the_families_share_no_task_and_no_sample() -> None:
+    tabular, forecasting = FAMILIES["tabular"], FAMILIES["forecasting"]
+    assert not set(tabular.TASKS) & set(forecasting.TASKS)
+    assert not set(tabular.SAMPLES) & set(forecasting.SAMPLES)
+    assert set(forecasting.SERIES_SAMPLES) == set(forecasting.SAMPLES)

@@ -7,12 +7,19 @@ import os
 import re
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from conftest import ROOT, copier_cli, render
+from jinja2 import Environment
+
+from extensions import time_series as time_series_module
+from extensions.catalogue import CatalogueExtension
+from extensions.data_file import DataFileExtension
+from extensions.time_series import TimeSeriesExtension, frequency_problem, time_series
 
 CAPSULE_KEYS = {
     "goal",
@@ -24,6 +31,18 @@ CAPSULE_KEYS = {
     "max_model_mb",
     "interpretability",
 }
+
+# A forecasting CSV of two weekly series with gaps (made by make_data_files), and its answers.
+SERIES: dict[str, Any] = {
+    "task_type": "forecasting",
+    "data_source": "{data}/series.csv",
+    "target": "y",
+    "time_column": "day",
+    "series_column": "store",
+}
+QUESTIONS = yaml.safe_load((ROOT / "copier.yml").read_text().split("\n---")[0])
+# Forecasting answers a tabular project never records.
+FORECASTING_KEYS = {"time_column", "series_column", "frequency", "horizon", "covariates"}
 
 # (answers, the question the error must name, text the last line must hold)
 BAD: dict[str, tuple[dict[str, Any], str, str]] = {
@@ -41,7 +60,7 @@ BAD: dict[str, tuple[dict[str, Any], str, str]] = {
     "author-empty": ({"author": " "}, "author", "1 to 100 printable"),
     "author-newline": ({"author": "a\nb"}, "author", "1 to 100 printable"),
     "python-old": ({"python_version": "3.9"}, "python_version", "'3.11', '3.12', '3.13'"),
-    "task-unknown": ({"task_type": "forecasting"}, "task_type", "'classification'"),
+    "task-unknown": ({"task_type": "survival"}, "task_type", "'regression', 'forecasting'"),
     "sample-unknown": ({"data_source": "sample:iris"}, "data_source", "sample:breast_cancer"),
     "sample-wrong-task": (
         {"data_source": "sample:diabetes"},
@@ -81,7 +100,118 @@ BAD: dict[str, tuple[dict[str, Any], str, str]] = {
     "target-empty": ({"target": ""}, "target", "1 to 200 printable"),
     "target-not-in-sample": ({"target": "label"}, "target", "label column 'target'"),
     "metric-wrong-task": ({"primary_metric": "rmse"}, "primary_metric", "roc_auc, pr_auc"),
+    "metric-forecasting-for-tabular": ({"primary_metric": "mase"}, "primary_metric", "roc_auc"),
     "metric-unknown": ({"primary_metric": "bleu"}, "primary_metric", "'roc_auc'"),
+    # Forecasting: the samples belong to their task, and the questions asked only for it.
+    "sample-tabular-for-series": (
+        {"task_type": "forecasting", "data_source": "sample:diabetes"},
+        "data_source",
+        "it is a regression sample and task_type is forecasting",
+    ),
+    "sample-series-for-tabular": (
+        {"data_source": "sample:co2"},
+        "data_source",
+        "it is a forecasting sample and task_type is classification",
+    ),
+    "metric-tabular-for-series": (
+        {"task_type": "forecasting", "primary_metric": "r2"},
+        "primary_metric",
+        "choose one of mase, smape, rmse, mae",
+    ),
+    "target-not-in-series-sample": (
+        {"task_type": "forecasting", "target": "co2"},
+        "target",
+        "name their series column 'target'",
+    ),
+    "time-not-in-sample": (
+        {"task_type": "forecasting", "time_column": "date"},
+        "time_column",
+        "the bundled series name their time column 'time'",
+    ),
+    "time-not-a-column": (
+        {**SERIES, "time_column": "when"},
+        "time_column",
+        "has no such column; its columns are 'day', 'store', 'y', 'price'",
+    ),
+    "time-is-target": ({**SERIES, "time_column": "y"}, "time_column", "it is the target"),
+    "time-not-times": (
+        {**SERIES, "time_column": "store"},
+        "time_column",
+        "'store' has 'B' in row 1, which is not a time",
+    ),
+    "time-mixed": (
+        {**SERIES, "data_source": "{data}/mixed.csv"},
+        "time_column",
+        "'day' has '3' in row 3, a whole number, and '2020-01-04' in row 1",
+    ),
+    "series-is-target": ({**SERIES, "series_column": "y"}, "series_column", "it is the target"),
+    "series-is-time": ({**SERIES, "series_column": "day"}, "series_column", "the time column"),
+    "series-not-a-column": ({**SERIES, "series_column": "shop"}, "series_column", "no such column"),
+    "series-in-sample": (
+        {"task_type": "forecasting", "series_column": "site"},
+        "series_column",
+        "the bundled series are one series each",
+    ),
+    "series-not-given": (
+        {**SERIES, "series_column": ""},
+        "frequency",
+        "'day' has two rows at 2020-02-01",
+    ),
+    "horizon-zero": ({"task_type": "forecasting", "horizon": 0}, "horizon", "1 to 10000"),
+    "horizon-negative": ({"task_type": "forecasting", "horizon": -1}, "horizon", "1 to 10000"),
+    "horizon-fraction": ({"task_type": "forecasting", "horizon": 1.5}, "horizon", "whole number"),
+    "horizon-text": ({"task_type": "forecasting", "horizon": "x"}, "horizon", "whole number"),
+    "horizon-huge": ({"task_type": "forecasting", "horizon": 10001}, "horizon", "1 to 10000"),
+    "frequency-unit": (
+        {"task_type": "forecasting", "frequency": "1x"},
+        "frequency",
+        "give a whole number and a unit: s, m (minutes), h, d, w, mo, q, y, or i",
+    ),
+    "frequency-not-the-sample-s": (
+        {"task_type": "forecasting", "frequency": "1d"},
+        "frequency",
+        "sample:co2 steps by 1w",
+    ),
+    "frequency-irregular": (
+        {**SERIES, "data_source": "{data}/irregular.csv", "series_column": ""},
+        "frequency",
+        "'day' is irregular for the step 1d: 2020-01-02 .. 2020-01-03 12:00 (36 hours)",
+    ),
+    "frequency-too-fine": (
+        {**SERIES, "frequency": "1d"},
+        "frequency",
+        "'day' of series 'A': it would leave 69 steps missing and 9 present; the data steps by 1w",
+    ),
+    "frequency-off-the-grid": (
+        {**SERIES, "frequency": "1mo"},
+        "frequency",
+        "is irregular for the step 1mo: 2020-01-04 .. 2020-01-11 (7 days)",
+    ),
+    "frequency-parquet-unanswered": (
+        {"task_type": "forecasting", "data_source": "{data}/sales.PARQUET", "target": "y"},
+        "frequency",
+        "frequency '' is not allowed: give a whole number and a unit",
+    ),
+    "covariates-text": ({**SERIES, "covariates": "price"}, "covariates", "YAML list of column"),
+    "covariates-numbers": ({**SERIES, "covariates": [1]}, "covariates", "YAML list of column"),
+    "covariates-not-a-column": (
+        {**SERIES, "covariates": ["price", "promo"]},
+        "covariates",
+        "'promo' is not a column of",
+    ),
+    "covariates-time": ({**SERIES, "covariates": ["day"]}, "covariates", "'day' is the time"),
+    "covariates-series": ({**SERIES, "covariates": ["store"]}, "covariates", "the series column"),
+    "covariates-target": ({**SERIES, "covariates": ["y"]}, "covariates", "'y' is the target"),
+    "covariates-twice": (
+        {**SERIES, "covariates": ["price", "price"]},
+        "covariates",
+        "'price' is named twice",
+    ),
+    "covariates-in-sample": (
+        {"task_type": "forecasting", "data_source": "sample:macrodata", "covariates": ["cpi"]},
+        "covariates",
+        "the bundled series have no covariates known in advance",
+    ),
     "tracking-unknown": ({"tracking": "neptune"}, "tracking", "'mlflow', 'wandb', 'none'"),
     "backend-unknown": ({"agent_backend": "gpt"}, "agent_backend", "'offline', 'claude'"),
     "model-not-claude": (
@@ -125,6 +255,25 @@ GOOD: list[dict[str, Any]] = [
     {"torch_spec": "torch>=2.3,<3"},
     {"constraints": ["no PII"], "key_files": ["src/a..b.py", "..hidden"], "risks": ["late labels"]},
     {"deployment_target": "edge", "max_latency_ms": 5, "max_model_mb": 2.5},
+    # Forecasting (these render a whole forecasting project).
+    {"task_type": "forecasting", "data_source": "sample:sunspots", "horizon": 11},
+    {"task_type": "forecasting", "data_source": "sample:macrodata", "frequency": "3mo"},
+    {**SERIES, "covariates": ["price"], "primary_metric": "smape", "horizon": 8},
+    {**SERIES, "frequency": "7d"},  # the inferred 1w, named otherwise
+    {
+        "task_type": "forecasting",
+        "data_source": "{data}/years.csv",
+        "target": "spots",
+        "time_column": "year",
+    },
+    # Parquet is not read at question time: the frequency must be answered.
+    {
+        "task_type": "forecasting",
+        "data_source": "{data}/sales.PARQUET",
+        "target": "y",
+        "frequency": "1d",
+    },
+    {"task_type": "forecasting", "data_source": "data/later.csv", "frequency": "1h"},
 ]
 
 
@@ -145,10 +294,29 @@ def make_data_files(folder: Path) -> Path:
     (folder / "bom.csv").write_text("\ufefflabel,x\n1,0\n")
     (folder / "fake.parquet").write_text("a,b\n1,2\n")
     (folder / "sales.PARQUET").write_bytes(b"PAR1" + bytes(16) + b"PAR1")
+    (folder / "series.csv").write_text(series_csv())
+    (folder / "irregular.csv").write_text(
+        "day,y\n2020-01-01,1\n2020-01-02,2\n2020-01-03 12:00,3\n2020-01-04,4\n2020-01-05,5\n"
+    )
+    (folder / "mixed.csv").write_text(
+        "day,store,y,price\n2020-01-04,A,1,0\n2020-01-11,A,2,0\n3,A,3,0\n"
+    )
+    (folder / "years.csv").write_text(
+        "spots,year\n" + "".join(f"{n % 11},{y}.0\n" for n, y in enumerate(range(1700, 1800)))
+    )
     odd = folder / "with 'quotes' and spaces"
     odd.mkdir()
     (odd / "t.CSV").write_text("label,x\n0,1\n")
     return folder
+
+
+def series_csv() -> str:
+    """Two weekly series (Saturdays) of different lengths, rows unsorted, a few weeks missing."""
+    saturdays = [date(2020, 1, 4) + timedelta(weeks=k) for k in range(12)]
+    rows = [(day, "A") for k, day in enumerate(saturdays) if k not in (3, 7, 8)]
+    rows += [(day, "B") for k, day in enumerate(saturdays[4:]) if k != 2]
+    lines = [f"{day},{store},{k},{k % 3}" for k, (day, store) in enumerate(reversed(rows))]
+    return "day,store,y,price\n" + "\n".join(lines) + "\n"
 
 
 def placed(answers: dict[str, Any], data: Path) -> dict[str, Any]:
@@ -309,6 +477,26 @@ def test_a_capsule_data_file_fills_the_answers(tmp_path: Path) -> None:
         ({"project_name": "Fraud Detector 2.0"}, {"package_name": "fraud_detector_2_0"}),
         ({"task_type": "regression"}, {"data_source": "sample:diabetes", "primary_metric": "rmse"}),
         ({"deployment_target": "edge"}, {"max_latency_ms": 20, "max_model_mb": 10}),
+        (
+            {"task_type": "forecasting"},
+            {
+                "data_source": "sample:co2",
+                "primary_metric": "mase",
+                "time_column": "time",
+                "series_column": "",
+                "frequency": "1w",
+                "horizon": 52,
+                "covariates": [],
+            },
+        ),
+        (
+            {"task_type": "forecasting", "data_source": "sample:sunspots"},
+            {"frequency": "1y", "horizon": 2},
+        ),
+        (
+            {"task_type": "forecasting", "data_source": "sample:macrodata"},
+            {"frequency": "1q", "horizon": 4},
+        ),
     ],
 )
 def test_defaults_follow_earlier_answers(
@@ -344,3 +532,76 @@ def test_tasks_are_argv_lists_that_run_on_copy_only() -> None:
     for task in settings["_tasks"]:
         assert isinstance(task["command"], list), "a string task would go through a shell"
         assert "_copier_operation == 'copy'" in task["when"]
+
+
+def test_a_csv_s_frequency_is_inferred_as_the_default(tmp_path: Path, data_dir: Path) -> None:
+    project = render(tmp_path / "project", **placed(SERIES, data_dir))
+    recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert (recorded["frequency"], recorded["horizon"]) == ("1w", 12)
+
+
+def test_a_tabular_project_records_no_forecasting_answer(default_project: Path) -> None:
+    recorded = yaml.safe_load((default_project / ".copier-answers.yml").read_text())
+    assert not FORECASTING_KEYS & set(recorded)
+
+
+def test_the_extension_infers_a_csv_s_frequency_and_gaps(data_dir: Path) -> None:
+    seen = time_series(str(data_dir / "series.csv"), "/", "day", "store")
+    assert seen["frequency"] == "1w"
+    assert seen["gaps"] == {
+        "count": 3,
+        "missing_steps": 4,
+        "first": [
+            "A: 2020-01-25 (1 step)",
+            "A: 2020-02-22 .. 2020-02-29 (2 steps)",
+            "B: 2020-02-15 (1 step)",
+        ],
+    }
+    assert (seen["problem"], seen["note"], seen["rows"]) == ("", "", 16)
+    assert frequency_problem("1w", str(data_dir / "series.csv"), "/", "day", "store") == ""
+
+
+def test_the_extension_reads_no_parquet_and_no_missing_file(data_dir: Path) -> None:
+    for source in (str(data_dir / "sales.PARQUET"), "data/later.csv", "sample:co2"):
+        seen = time_series(source, str(data_dir), "time")
+        assert (seen["frequency"], seen["problem"]) == (None, "")
+        assert frequency_problem("1d", source, str(data_dir), "time") == ""
+
+
+def test_the_extension_reads_a_huge_csv_only_in_part(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The row limit is scaled down: the first rows decide, and the answer says so."""
+    monkeypatch.setattr(time_series_module, "ROW_LIMIT", 8)
+    monkeypatch.setattr(time_series_module, "CHECK_EVERY", 4)
+    time_series_module._read.cache_clear()
+    time_series_module._infer.cache_clear()
+    try:
+        seen = time_series(str(data_dir / "series.csv"), "/", "day", "store")
+    finally:
+        time_series_module._read.cache_clear()
+        time_series_module._infer.cache_clear()
+    assert seen["rows"] == 8
+    assert seen["note"] == "read the first 8 rows; the project checks the rest"
+
+
+@pytest.mark.parametrize(
+    ("answers", "shown"),
+    [
+        ({"data_source": "sample:co2"}, "sample:co2 steps by 1w"),
+        (SERIES, "inferred from the data, 1w (3 gaps (4 missing steps): A: 2020-01-25 (1 step)"),
+        ({**SERIES, "data_source": "{data}/irregular.csv", "series_column": ""}, "(36 hours)"),
+        ({**SERIES, "data_source": "{data}/sales.PARQUET"}, "cannot be read now, so give it"),
+    ],
+)
+def test_the_frequency_help_shows_what_the_data_says(
+    data_dir: Path, answers: dict[str, Any], shown: str
+) -> None:
+    """The help Copier prints above the question (rendered with the template's extensions)."""
+    environment = Environment(
+        extensions=[CatalogueExtension, DataFileExtension, TimeSeriesExtension]
+    )
+    context = {"task_type": "forecasting", "target": "y", "time_column": "day", "series_column": ""}
+    context |= placed(answers, data_dir) | {"_copier_conf": {"dst_path": str(data_dir)}}
+    help_text = environment.from_string(QUESTIONS["frequency"]["help"]).render(context)
+    assert shown in help_text

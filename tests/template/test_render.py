@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import subprocess
 import sys
 import tomllib
@@ -37,9 +38,6 @@ BASE_FILES = [
     ".pre-commit-config.yaml",
     "Makefile",
     "README.md",
-    "benchmarks/bench_candidates.py",
-    "benchmarks/bench_memory.py",
-    "benchmarks/bench_train.py",
     "configs/default.yaml",
     "docs/adr/README.md",
     "pyproject.toml",
@@ -54,11 +52,9 @@ BASE_FILES = [
     "src/{pkg}/diagnostics.py",
     "src/{pkg}/errors.py",
     "src/{pkg}/evaluate.py",
-    "src/{pkg}/losses.py",
-    "src/{pkg}/metrics.py",
-    "src/{pkg}/models.py",
     "src/{pkg}/predict.py",
     "src/{pkg}/runs.py",
+    "src/{pkg}/tables.py",
     "src/{pkg}/tracking.py",
     "src/{pkg}/train.py",
     "tests/conftest.py",
@@ -68,12 +64,40 @@ BASE_FILES = [
     "tests/test_data.py",
     "tests/test_diagnostics.py",
     "tests/test_evaluate_predict.py",
-    "tests/test_losses.py",
-    "tests/test_metrics.py",
-    "tests/test_models.py",
     "tests/test_tracking.py",
     "tests/test_train.py",
 ]
+# The modules (and their tests) of one family of tasks only: a project carries its own.
+FAMILY_FILES = {
+    "tabular": [
+        "benchmarks/bench_candidates.py",
+        "benchmarks/bench_memory.py",
+        "benchmarks/bench_train.py",
+        "src/{pkg}/losses.py",
+        "src/{pkg}/metrics.py",
+        "src/{pkg}/models.py",
+        "tests/test_losses.py",
+        "tests/test_metrics.py",
+        "tests/test_models.py",
+    ],
+    "forecasting": [
+        "benchmarks/bench_candidates.py",
+        "benchmarks/bench_tbptt.py",
+        "src/{pkg}/backtest.py",
+        "src/{pkg}/features.py",
+        "src/{pkg}/forecasters.py",
+        "src/{pkg}/frequency.py",
+        "src/{pkg}/sequence.py",
+        "tests/test_backtest.py",
+        "tests/test_features.py",
+        "tests/test_frequency.py",
+        "tests/test_sequence.py",
+    ],
+}
+
+
+def family(task_type: str) -> str:
+    return "forecasting" if task_type == "forecasting" else "tabular"
 
 
 # What the Copier task adds even with setup_env false: the engine, for `make install`.
@@ -81,10 +105,11 @@ ENGINE_WHEEL = ".ml-flow/engine/ml_phases-0.1.0-py3-none-any.whl"
 
 
 def expected_files(answers: dict[str, str]) -> list[str]:
-    """The files the answers call for: the base set under the package they name (no matrix
-    answer adds or removes a file of its own yet; each shapes content, checked below)."""
+    """The files the answers call for: the base set and the task family's own, under the
+    package they name (tracking and agent_backend shape content only, checked below)."""
     package = answers["package_name"]
-    return sorted([*(path.format(pkg=package) for path in BASE_FILES), ENGINE_WHEEL])
+    paths = [*BASE_FILES, *FAMILY_FILES[family(answers["task_type"])]]
+    return sorted([*(path.format(pkg=package) for path in paths), ENGINE_WHEEL])
 
 
 def ruff(*args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -110,7 +135,7 @@ def matrix_projects(copie_session: Copie) -> dict[str, Path]:
 
 
 def test_matrix_covers_every_choice() -> None:
-    assert len(MATRIX) == 2 * 3 * 2
+    assert len(MATRIX) == 3 * 3 * 2
 
 
 @pytest.mark.parametrize("answers", MATRIX, ids=combination)
@@ -141,6 +166,27 @@ def test_combination_renders_clean(matrix_projects: dict[str, Path], answers: di
     )
     package = answers["package_name"]
     assert pyproject["project"]["scripts"] == {package: f"{package}.cli:main"}
+    assert words_of_the_other_family(project, answers["task_type"]) == []
+
+
+# Words only one family's code has (at a word's start): the other family carries none of them.
+FAMILY_WORDS = {
+    "forecasting": ("forecast", "horizon", "tbptt", "statsmodels", "seasonal"),
+    "tabular": ("mlp", "class_weights", "group_column", "stratif"),
+}
+
+
+def words_of_the_other_family(project: Path, task_type: str) -> list[str]:
+    """`path: word` for each code file of the project that uses the other family's words."""
+    other = "tabular" if family(task_type) == "forecasting" else "forecasting"
+    words = FAMILY_WORDS[other]
+    return [
+        f"{path.relative_to(project)}: {word}"
+        for folder in ("src", "tests", "benchmarks")
+        for path in sorted((project / folder).rglob("*.py"))
+        for word in words
+        if re.search(rf"\b{word}", path.read_text(), re.IGNORECASE)
+    ]
 
 
 def tool(name: str, *args: str | Path) -> subprocess.CompletedProcess[str]:

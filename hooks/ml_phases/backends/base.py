@@ -7,6 +7,8 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import yaml
+
 from ..adr import Decision
 from ..changes import Workspace
 from ..phases import CANDIDATE_ROLES, Facts, Phase, redone_on_reject, span
@@ -20,6 +22,20 @@ DATA_KEYS = {
     "task_type": "task",
     "primary_metric": "primary_metric",
 }
+FORECASTING = "forecasting"  # the task whose projects forecast a series (their own config)
+# A forecasting project's answers about its series, and the config key each one sets (a tabular
+# config has none of these keys, so only a forecasting project is given them).
+FORECAST_KEYS = {
+    "time_column": "data.time_column",
+    "series_column": "data.series_column",
+    "frequency": "data.frequency",
+    "season": "data.season",
+    "covariates": "data.known_covariates",
+    "horizon": "forecast.horizon",
+}
+LISTED = frozenset({"covariates"})  # answers that are lists of names
+COUNTED = frozenset({"season", "horizon"})  # answers that are whole numbers of steps
+OPTIONAL = frozenset({"series_column"})  # answers that may be empty (no such column)
 
 
 class PhaseIncomplete(RuntimeError):
@@ -44,25 +60,72 @@ class Context:
         return str(self.answers["primary_metric"])
 
     @property
+    def task(self) -> str:
+        return str(self.answers.get("task_type", ""))
+
+    @property
+    def forecasting(self) -> bool:
+        """Whether the project forecasts a series: its phases validate walk-forward only."""
+        return self.task == FORECASTING
+
+    @property
     def candidates(self) -> dict[str, str]:
         """The three candidates a design weighs, by role, each the project's model that plays
         it (as its catalogue says)."""
         plays = {role: model for model, role in self.project.catalogue.MODELS.items()}
         return {role: plays[role] for role in CANDIDATE_ROLES}
 
-    def data_answers(self) -> dict[str, str]:
-        """The data answers (a capsule may change them), by the config key each one sets."""
+    @property
+    def exportable(self) -> tuple[str, ...]:
+        """The project's models that `export` writes: the catalogue's EXPORTABLE (a tabular
+        catalogue does not name it: there only the mlp exports)."""
+        return tuple(getattr(self.project.catalogue, "EXPORTABLE", ("mlp",)))
+
+    def data_answers(self) -> dict[str, Any]:
+        """The data answers (a capsule may change them), by the config key each one sets: text
+        for the tabular ones; a forecasting project's series answers keep their types."""
         answers = self.answers
-        return {key: str(answers[name]) for name, key in DATA_KEYS.items() if name in answers}
+        found: dict[str, Any] = {
+            key: str(answers[name]) for name, key in DATA_KEYS.items() if name in answers
+        }
+        if self.forecasting:
+            found |= {
+                key: series_answer(name, answers[name])
+                for name, key in FORECAST_KEYS.items()
+                if name in answers
+            }
+        return found
 
     def overrides(self) -> list[str]:
         """The data answers as the overrides every project command the engine runs is given."""
-        return [f"{key}={value}" for key, value in self.data_answers().items()]
+        return [f"{key}={override_text(value)}" for key, value in self.data_answers().items()]
 
     def config(self) -> dict[str, Any]:
         """The project's config as its commands run it: configs/default.yaml as the user keeps
         it, with the data answers applied. The truth for everything it holds."""
         return with_keys(self.project.config(), self.data_answers())
+
+
+def series_answer(name: str, value: Any) -> Any:
+    """A forecasting answer as its config key holds it: covariates a list of names (a text
+    answer split at commas), a season or horizon a whole number, an empty column None."""
+    if name in LISTED:
+        items = value.split(",") if isinstance(value, str) else list(value or [])
+        return [str(item).strip() for item in items if str(item).strip()]
+    if name in COUNTED:
+        return int(value)
+    if name in OPTIONAL and (value is None or not str(value).strip()):
+        return None
+    return str(value)
+
+
+def override_text(value: Any) -> str:
+    """A value as `key=value` overrides write it: null for None, a list as YAML flow."""
+    if value is None:
+        return "null"
+    if isinstance(value, list):
+        return yaml.safe_dump(value, default_flow_style=True, width=10**6).strip()
+    return str(value)
 
 
 def with_keys(raw: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:

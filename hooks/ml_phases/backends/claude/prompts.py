@@ -85,6 +85,19 @@ limitations, how to reproduce). Quote numbers from the ADRs; never round them in
 }
 
 
+# What every agent of a forecasting project is told: the rules the offline analysts apply too.
+FORECASTING = """## A forecasting project
+Row order is time. Validate walk-forward only (time-ordered cut-offs, `bakeoff` reports origins,
+horizon and gap); refuse any random, stratified or grouped split, which trains on the future.
+The bar is the seasonal naive forecast (MASE 1 by construction), scored on the same origins.
+Report the frequency, gaps and seasonality `profile` measures, and the lookahead suspects,
+non-stationarity (ADF, KPSS) and covariates not known in advance that `risks` finds. The GRU
+trains with truncated backpropagation through time (`train.tbptt_steps`, `train.streams`); there
+is no batch size of rows. In review, flag shuffling a series, a scaler fitted on every row, and
+`shift(-k)`. The evaluation reports MASE with its interval, the paired difference against
+seasonal naive, and the coverage of the prediction intervals against their level."""
+
+
 def system_prompt(role: str) -> str:
     return f"{COMMON}\n{ROLES[role]}\n"
 
@@ -106,6 +119,8 @@ def phase_inputs(spec: Phase, ctx: Context) -> str:
         )
         + (f"\nApproved at the gate: {ctx.approved}" if ctx.approved else ""),
     ]
+    if ctx.forecasting:
+        parts.append(FORECASTING)
     if ctx.rejections:
         parts.append(
             "## Earlier designs the user rejected\n"

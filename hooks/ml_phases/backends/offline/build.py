@@ -4,7 +4,9 @@ The project already implements all three candidates, so the offline engineers do
 its modules: they write the experiment config that holds the approved design, tests that pin
 it, and an integration test, then run the code for real (a short training run twice, a
 prediction and an export) and report what they measured. The engine keeps a phase's files
-only if the tests its change can affect pass.
+only if the tests its change can affect pass. A forecasting project gets its own tests
+(files/forecasting/): its config has no batch size, class weights or split columns to pin,
+and its predictions are forecasts with intervals.
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ def py_literal(value: Any) -> str:
 
 
 def write_from_template(ctx: Context, name: str, path: str, **values: str) -> None:
-    text = Template((FILES / f"{name}.tmpl").read_text(encoding="utf-8"))
+    folder = FILES / "forecasting" if ctx.forecasting else FILES
+    text = Template((folder / f"{name}.tmpl").read_text(encoding="utf-8"))
     target = ctx.project.root / path
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text.substitute(package=ctx.project.package, **values), encoding="utf-8")
@@ -57,14 +60,26 @@ def tests_line(run: TestRun | None) -> str:
     return f"Tests rerun for this change: {run.describe()}."
 
 
+def differs(default: Any, value: Any) -> bool:
+    """Whether an answer changes a default: text answers compare as text, others as values."""
+    return str(default) != value if isinstance(value, str) else default != value
+
+
 def design_changes(ctx: Context, default: dict[str, Any]) -> dict[str, Any]:
-    """The config keys the approved design sets in the default config, with their values."""
+    """The config keys the approved design sets in the default config, with their values.
+
+    A forecasting config has no split column, class weights or batch size: its design is the
+    data answers and the model (its validation is walk-forward by construction)."""
     risks, pipeline = ctx.facts.risk_assessment, ctx.facts.infrastructure_design
     # The data answers (a capsule may have changed them), where they differ from the defaults.
     changes: dict[str, Any] = {
-        key: value for key, value in ctx.data_answers().items() if str(_get(default, key)) != value
+        key: value
+        for key, value in ctx.data_answers().items()
+        if differs(_get(default, key), value)
     }
     changes["model.name"] = ctx.candidates[ctx.approved or ctx.facts.model_architecture.chosen]
+    if ctx.forecasting:
+        return changes
     if risks.split_column:
         changes["data.time_column"] = risks.split_column
     if "imbalance" in risks.kinds:
@@ -109,6 +124,8 @@ def model_implementation(ctx: Context) -> Report:
     )
     tests = workspace(ctx).verify()
     model = changes["model.name"]
+    implemented = "the project's forecasters module" if ctx.forecasting else "`models.py`"
+    measured = "backtested walk-forward" if ctx.forecasting else "cross-validated"
     rows = table(
         ("key", "default", "experiment"),
         [(f"`{key}`", _get(default, key), value) for key, value in changes.items()],
@@ -118,8 +135,8 @@ def model_implementation(ctx: Context) -> Report:
         context=(
             f"The approved design ([ADR {phases.gate().number:04d}]({Path(gate).name})) trains"
             f" the `{model}` model,"
-            f" which `models.py` already implements and phase {BAKEOFF_PHASE}"
-            " cross-validated through the same"
+            f" which {implemented} already implements and phase {BAKEOFF_PHASE}"
+            f" {measured} through the same"
             " code. What the design"
             f" changes from the defaults is in `{EXPERIMENT}`:\n\n"
             f"{rows}\n\n"
@@ -147,7 +164,7 @@ def model_implementation(ctx: Context) -> Report:
                 "new model code",
                 "write another model module",
                 [],
-                [f"`models.py` already implements {model}, measured in phase {BAKEOFF_PHASE}"],
+                [f"{implemented} already implements {model}, measured in phase {BAKEOFF_PHASE}"],
             ),
         ],
         chosen="experiment config",
@@ -183,6 +200,13 @@ def smoke_train(ctx: Context, name: str, *overrides: str) -> tuple[dict[str, Any
     return summary, time.perf_counter() - started
 
 
+def parts(ctx: Context, rows: dict[str, int]) -> str:
+    """The split the training summary reports: rows, or a forecasting project's time steps."""
+    if ctx.forecasting:
+        return f"time steps: {rows['train']} train, {rows['val']} calibration, {rows['test']} test"
+    return f"rows: {rows['train']} train, {rows['val']} validation, {rows['test']} test"
+
+
 def same_score(a: float | None, b: float | None) -> bool:
     """Equal, counting two NaN scores (a split without some class) as the same."""
     if a is None or b is None:
@@ -201,6 +225,8 @@ def training_implementation(ctx: Context) -> Report:
     checkpoints = sorted(p.name for p in (ctx.project.root / run).glob("*.pt"))
     tests = workspace(ctx).verify()
     rows = first["rows"]
+    trains_in_epochs = "a gru" if ctx.forecasting else "an mlp"
+    none_written = f"none (not {trains_in_epochs})"
     runs = table(
         ("run", "epochs", metric, "seconds (process included)", "tracking"),
         [
@@ -214,10 +240,10 @@ def training_implementation(ctx: Context) -> Report:
         else f"Training implementation: {first['model']} trains, but runs differ",
         context=(
             f"Two short runs of `{EXPERIMENT}` with the same seed, under `{SMOKE}/`"
-            f" (rows: {rows['train']} train, {rows['val']} validation, {rows['test']} test;"
+            f" ({parts(ctx, rows)};"
             f" data fingerprint `{first['data_fingerprint']}`):\n\n"
             f"{runs}\n\n"
-            f"Checkpoints written: {', '.join(checkpoints) or 'none (not an mlp)'}."
+            f"Checkpoints written: {', '.join(checkpoints) or none_written}."
             f" {tests_line(tests)}"
         ),
         drivers=[
@@ -252,6 +278,12 @@ def training_implementation(ctx: Context) -> Report:
     )
 
 
+def exports(exportable: tuple[str, ...]) -> str:
+    """'only the mlp exports', 'only the mlp and gru export': what `export` refuses by."""
+    verb = "exports" if len(exportable) == 1 else "export"
+    return f"only the {' and '.join(exportable)} {verb}"
+
+
 def integration(ctx: Context) -> Report:
     project = ctx.project
     write_from_template(ctx, "test_integration.py", "tests/test_integration.py")
@@ -262,34 +294,47 @@ def integration(ctx: Context) -> Report:
     )
     predict_s = time.perf_counter() - started
     model = ctx.facts.model_implementation.model
-    exported = project.cli("export", "--run", run) if model == "mlp" else None
+    exportable = ctx.exportable
+    exported = project.cli("export", "--run", run) if model in exportable else None
     tests = workspace(ctx).verify()
     per_call = (
         f"every call pays a process start and a model load: `predict` took {predict_s:.2f} s"
         f" for {predicted['rows']} rows, so one row at a time is slow"
     )
+    artifact = "saved model" if ctx.forecasting else "predictor.joblib"
     checks = [
-        f"`predict`: all {predicted['rows']} rows of `{ctx.answers['data_source']}` in"
+        forecast_check(ctx, predicted, predict_s)
+        if ctx.forecasting
+        else f"`predict`: all {predicted['rows']} rows of `{ctx.answers['data_source']}` in"
         f" {predict_s:.2f} s (process included)",
         f"`export`: torch.export program matches the model to {exported['max_abs_diff']:.1e}"
         if exported
-        else "`export`: not applicable, only the mlp exports; the run's predictor.joblib is the"
+        else f"`export`: not applicable, {exports(exportable)}; the run's {artifact} is the"
         " deployable artifact",
     ]
+    written = (
+        "forecasts the horizon with intervals, evaluates the held-out origins and their"
+        f" interval coverage, and exports (or checks the export is refused for a model other"
+        f" than the {' and '.join(exportable)})"
+        if ctx.forecasting
+        else "predicts 50 rows, evaluates the held-out rows and exports (or checks the export is"
+        " refused for a scikit-learn model)"
+    )
     return Report(
         title="Integration: predict and export from a trained run",
         context=(
             f"Smoke checks on the short run `{run}` of phase {SMOKE_PHASE}:\n\n"
             + "\n".join(f"* {check}" for check in checks)
-            + "\n\n`tests/test_integration.py` trains the experiment for two epochs, predicts"
-            " 50 rows, evaluates the held-out rows and exports (or checks the export is"
-            f" refused for a scikit-learn model). {tests_line(tests)}"
+            + "\n\n`tests/test_integration.py` trains the experiment for two epochs,"
+            f" {written}. {tests_line(tests)}"
         ),
         drivers=["a trained run must serve predictions the way users will call it"],
         options=[
             Option(
                 "the project's CLI and predict module",
-                "`predict` for files, `export` for the MLP",
+                f"`predict` for files, `export` for the {' and '.join(exportable)}"
+                if ctx.forecasting
+                else "`predict` for files, `export` for the MLP",
                 checks,
                 [per_call],
             ),
@@ -306,6 +351,15 @@ def integration(ctx: Context) -> Report:
         bad=[per_call],
         confirmation=tests_line(tests),
         facts=IntegrationFacts(checks=checks),
+    )
+
+
+def forecast_check(ctx: Context, predicted: dict[str, Any], seconds: float) -> str:
+    """What the smoke forecast did: the horizon past the cut-off, with intervals."""
+    return (
+        f"`predict`: {predicted['horizon']} steps past {predicted['cutoff']} for each series of"
+        f" `{ctx.answers['data_source']}`, {predicted['rows']} rows with"
+        f" {predicted['level']:.0%} intervals, in {seconds:.2f} s (process included)"
     )
 
 

@@ -8,7 +8,7 @@ stated in the ADRs they produce. Deterministic and network-free.
 from __future__ import annotations
 
 import math
-import os
+from collections.abc import Callable
 from typing import Any
 
 from ... import phases
@@ -22,25 +22,21 @@ from ...phases import (
     RiskAssessmentFacts,
 )
 from ..base import Context, Report, approval_prompt
-from . import tradeoffs
-from .common import BAKEOFF_PHASE, EXPERIMENT_PHASE, FACT_CHECK_PHASE, HELD_OUT_PHASE, fmt, limit
+from . import series, tradeoffs
+from .common import (
+    BAKEOFF_PHASE,
+    BLIND_SPOTS,
+    EXPERIMENT_PHASE,
+    FACT_CHECK_PHASE,
+    HELD_OUT_PHASE,
+    WEIGHED,
+    fmt,
+    limit,
+    machine_memory_mb,
+)
 
 SIMPLICITY = ("baseline", "pragmatic", "sota")  # ties go to the earlier one
-# The metrics of the catalogue a problem analysis weighs against the one the answers name, when
-# they score the same task (phase 11 reports every metric of the task beside it).
-WEIGHED = frozenset({"roc_auc", "pr_auc", "accuracy", "rmse", "mae", "r2"})
-# What each primary metric does not see: the price of choosing it (one for each metric of the
-# project's catalogue).
-BLIND_SPOTS = {
-    "roc_auc": "ranks rows: it ignores calibration and the decision threshold",
-    "pr_auc": "looks at the positive class only",
-    "accuracy": "counts every error alike and hides a minority class's errors",
-    "f1": "depends on the 0.5 threshold and ignores true negatives",
-    "log_loss": "is dominated by a few confident mistakes",
-    "rmse": "lets a few large errors dominate",
-    "mae": "does not weigh a large error more than several small ones",
-    "r2": "depends on how much the target varies in the test rows",
-}
+Analyst = Callable[[Context], Report]
 
 
 def _label_order(label: str) -> tuple[int, float | str]:
@@ -93,7 +89,7 @@ def problem_analysis(ctx: Context) -> Report:
         f"interpretability: {answers.get('interpretability', 'preferred')}",
     ]
     catalogue = ctx.project.catalogue
-    scored = catalogue.task_metrics(catalogue.METRICS[metric][0])  # the task it scores
+    scored = catalogue.task_metrics(ctx.task)  # the metrics of the task it scores
     alternatives = [m for m in scored if m in WEIGHED and m != metric]
     loaded = f"Loaded capsule: {ctx.capsule}\n\n" if ctx.capsule else ""
     return Report(
@@ -344,7 +340,7 @@ def candidate_options(ctx: Context, field: tradeoffs.Field, excluded: set[str]) 
         problem = _eligible(ctx, r) or ("rejected at the design gate" if name in excluded else None)
         summary = (
             f"{model}: {field.metric} {fmt(r['mean'])} ± {fmt(r['std'])} over"
-            f" {len(r.get('folds') or []) or 'the'} folds"
+            f" {len(r.get('folds') or []) or 'the'} {field.unit}s"
         )
         options.append(Option(name, summary, pros, [problem, *cons] if problem else cons))
     return options
@@ -380,13 +376,15 @@ def model_architecture(ctx: Context) -> Report:
     )
     good, bad = tradeoffs.given_up(field, chosen, trade(ctx, field, chosen, excluded))
     inputs = "\n\n".join(f"Rejected before: {reason}" for reason in ctx.rejections)
+    measured = (
+        series.bakeoff_context(bakeoff, candidates, field.results)
+        if ctx.forecasting
+        else f"Three candidates cross-validated with {bakeoff['folds']} folds on"
+        f" {bakeoff['rows']} non-test rows by `bakeoff`:\n\n{results}"
+    )
     return Report(
         title=f"Model architecture: {chosen} ({candidates[chosen]})",
-        context=(
-            f"Three candidates cross-validated with {bakeoff['folds']} folds on"
-            f" {bakeoff['rows']} non-test rows by `bakeoff`:\n\n{results}"
-            + (f"\n\n{inputs}" if inputs else "")
-        ),
+        context=measured + (f"\n\n{inputs}" if inputs else ""),
         drivers=[
             f"{bakeoff['metric']} ({'higher' if bakeoff['higher_is_better'] else 'lower'}"
             " is better)",
@@ -400,7 +398,7 @@ def model_architecture(ctx: Context) -> Report:
         good=good,
         bad=bad,
         confirmation=f"Phase {HELD_OUT_PHASE} trains it fully and evaluates it on the"
-        " held-out rows.",
+        + (" held-out origins." if ctx.forecasting else " held-out rows."),
         more="Rule: drop candidates that break a constraint or were rejected at the gate; take"
         " the best mean; with interpretability preferred, take the simplest candidate within one"
         " standard deviation of the best. Each option's pros and cons compare it with the best"
@@ -415,13 +413,6 @@ def batch_size(train_rows: int, ceiling: int) -> int:
     while size * 2 <= min(ceiling, train_rows // 8):
         size *= 2
     return min(size, ceiling)
-
-
-def machine_memory_mb() -> float | None:
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20
-    except (AttributeError, ValueError, OSError):  # not a POSIX system
-        return None
 
 
 def fact_checks(risks: RiskAssessmentFacts, metric: str) -> list[tuple[str, bool, str]]:
@@ -543,12 +534,20 @@ def design_approval(ctx: Context) -> Report:
     reason = trade(ctx, field, model.chosen, ctx.excluded)
     good, bad = tradeoffs.given_up(field, model.chosen, reason)
     failed = pipeline.failed_checks
+    bar = (
+        f"{series.reference_name(ctx)}, {series.baseline_text(ctx)}"
+        if ctx.forecasting
+        else f"a dummy baseline of {fmt(baseline)}"
+    )
+    training = (
+        "truncated-BPTT training on in-memory series" if ctx.forecasting else "in-memory training"
+    )
     return Report(
         title=f"Design approval: {model.chosen} ({model.model})",
         context=(
             f"The design of phases {phases.span(phases.designed())}: metric {ctx.metric}"
-            f" against a dummy baseline of {fmt(baseline)}; {facts.risk_assessment.split};"
-            f" candidate {model.chosen} ({model.model}); in-memory training with"
+            f" against {bar}; {facts.risk_assessment.split};"
+            f" candidate {model.chosen} ({model.model}); {training} with"
             f" {pipeline.tracking} tracking."
             + (f"\n\nFailed fact-checks: {', '.join(failed)}." if failed else "")
             + f"\n\n{approval_prompt()}"
@@ -565,12 +564,21 @@ def design_approval(ctx: Context) -> Report:
     )
 
 
+def by_task(tabular: Analyst, forecasting: Analyst) -> Analyst:
+    """The analyst of a phase for the project's task: series.py's for a forecasting one."""
+
+    def analyse(ctx: Context) -> Report:
+        return (forecasting if ctx.forecasting else tabular)(ctx)
+
+    return analyse
+
+
 # Who does each phase, by its slug.
 ANALYSTS = {
-    phases.PROBLEM_ANALYSIS.slug: problem_analysis,
-    phases.DATA_ARCHITECTURE.slug: data_architecture,
-    phases.RISK_ASSESSMENT.slug: risk_assessment,
+    phases.PROBLEM_ANALYSIS.slug: by_task(problem_analysis, series.problem_analysis),
+    phases.DATA_ARCHITECTURE.slug: by_task(data_architecture, series.data_architecture),
+    phases.RISK_ASSESSMENT.slug: by_task(risk_assessment, series.risk_assessment),
     phases.MODEL_ARCHITECTURE.slug: model_architecture,
-    phases.INFRASTRUCTURE_DESIGN.slug: infrastructure_design,
+    phases.INFRASTRUCTURE_DESIGN.slug: by_task(infrastructure_design, series.infrastructure_design),
     phases.DESIGN_APPROVAL.slug: design_approval,
 }

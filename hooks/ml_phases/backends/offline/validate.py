@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from .build import EXPERIMENT, workspace
 from .common import BAKEOFF_PHASE, CARD_PHASE, HELD_OUT_PHASE, PROBLEM_PHASE, fmt
 
 MODEL_CARD = "docs/model_card.md"
+COVERAGE_TOLERANCE = 0.1  # how far an interval's coverage may fall from its level
 LINTED = ("src", "tests")
 
 
@@ -75,8 +77,9 @@ def _sources(ctx: Context) -> list[str]:
 
 
 def all_findings(ctx: Context) -> list[review.Finding]:
-    """ruff's findings on src/ and tests/ and the ML rules' on src/, at every confidence."""
-    return ruff_findings(ctx) + review.review(ctx.project.root, _sources(ctx))
+    """ruff's findings on src/ and tests/ and the ML rules' on src/, at every confidence (a
+    forecasting project's with the time-series rules)."""
+    return ruff_findings(ctx) + review.review(ctx.project.root, _sources(ctx), ctx.forecasting)
 
 
 def quality_review(ctx: Context) -> Report:
@@ -96,7 +99,14 @@ def quality_review(ctx: Context) -> Report:
             "Three reviewers: code quality (ruff check and ruff format on `src/` and `tests/`),"
             " ML practice and performance (the engine's review rules on `src/`:"
             " evaluation without model.eval() or no_grad, a fit before the split, unseeded"
-            " randomness, a host sync in the training step).\n\n"
+            " randomness, a host sync in the training step"
+            + (
+                "; and, as this project forecasts, a shuffled time series, a scaler fitted on"
+                " every row, a `shift(-k)` that uses the future"
+                if ctx.forecasting
+                else ""
+            )
+            + ").\n\n"
             + (listed if shown else "No finding reached the threshold.")
             + (
                 f"\n\n{hidden} findings below confidence {review.THRESHOLD} are not reported."
@@ -146,8 +156,9 @@ def fixes_and_verification(ctx: Context) -> Report:
     report = project.cli("evaluate", "--run", summary["run_dir"], config=EXPERIMENT)
     metric, value, beats = report["primary_metric"], report["primary"], report["beats_baseline"]
     level = f"{report['confidence']:.0%}"
+    held = HeldOut.of(report)
     rows = table(
-        ("metric", "value", "interval", "dummy baseline", "difference [interval]"),
+        ("metric", "value", "interval", held.baseline, "difference [interval]"),
         [
             (
                 name,
@@ -161,13 +172,15 @@ def fixes_and_verification(ctx: Context) -> Report:
     )
     verdict = "accept the model" if beats else "do not accept yet"
     uncertainty = (
-        f"{report['rows']} test rows measure it: the {level} interval of {metric} is"
+        f"{held.count} {held.unit} measure it: the {level} interval of {metric} is"
         f" {value['high'] - value['low']:.4f} wide, and the gain over the baseline could be as"
         f" small as {value['delta_low']:+.4f}"
     )
+    coverage = coverage_text(report) if held.forecast else None
     return Report(
         title=f"Fixes and verification: {metric} {fmt(value['value'])}"
-        f" [{fmt(value['low'])}, {fmt(value['high'])}] on held-out rows",
+        f" [{fmt(value['low'])}, {fmt(value['high'])}] on held-out"
+        f" {'origins' if held.forecast else 'rows'}",
         context=(
             f"Fixes: {', '.join(f'`{p}`' for p in fixed) or 'none needed'} (ruff's safe fixes"
             " and formatting, only in files the engineers own)."
@@ -176,14 +189,23 @@ def fixes_and_verification(ctx: Context) -> Report:
             f"Full training of `{EXPERIMENT}`: {summary['model']}{epochs(summary)},"
             f" {summary['seconds']} s; run"
             f" `{summary['run_dir']}`, {summary['tracking']}.\n\n"
-            f"Held-out evaluation on {report['rows']} test rows, {level} bootstrap intervals,"
-            " against the dummy baseline on the same rows:\n\n"
-            f"{rows}"
+            + (
+                held_out_forecasts(report, level, coverage or "", rows)
+                if held.forecast
+                else f"Held-out evaluation on {report['rows']} test rows, {level} bootstrap"
+                " intervals, against the dummy baseline on the same rows:\n\n"
+                f"{rows}"
+            )
         ),
         drivers=[
-            f"success criterion (ADR {PROBLEM_PHASE:04d}): {metric} beats the dummy baseline"
+            f"success criterion (ADR {PROBLEM_PHASE:04d}): {metric} beats the {held.baseline}"
             " with the whole"
             f" {level} interval of the difference",
+            *(
+                [f"the prediction intervals cover within {COVERAGE_TOLERANCE} of their level"]
+                if held.forecast
+                else []
+            ),
             "the whole test suite must pass",
         ],
         options=[
@@ -196,7 +218,13 @@ def fixes_and_verification(ctx: Context) -> Report:
             Option(
                 "do not accept yet",
                 "back to the design with the evidence",
-                [] if beats else ["the model does not clearly beat predicting the prior"],
+                []
+                if beats
+                else [
+                    f"the model does not clearly beat {held.baseline}"
+                    if held.forecast
+                    else "the model does not clearly beat predicting the prior"
+                ],
                 ["the model beats the baseline with the whole interval"] if beats else [],
             ),
         ],
@@ -206,8 +234,13 @@ def fixes_and_verification(ctx: Context) -> Report:
             f" ([{value['delta_low']:+.4f}, {value['delta_high']:+.4f}])"
             + (" excludes zero on the right side." if beats else " does not exclude zero.")
         ),
-        good=[f"metrics.json and plots in `{report['run']}`"],
-        bad=[uncertainty, *(f"`{f.where}`: {f.message}" for f in remaining)],
+        good=[f"metrics.json and plots in `{report['run']}`"]
+        + ([coverage] if coverage and covers(report) else []),
+        bad=[
+            uncertainty,
+            *([coverage] if coverage and not covers(report) else []),
+            *(f"`{f.where}`: {f.message}" for f in remaining),
+        ],
         confirmation=f"`{project.package} evaluate --run {summary['run_dir']}` reproduces it.",
         facts=FixesAndVerificationFacts(
             fixed=fixed,
@@ -220,9 +253,88 @@ def fixes_and_verification(ctx: Context) -> Report:
     )
 
 
+@dataclass(frozen=True)
+class HeldOut:
+    """How an evaluation's held-out part is named: test rows against the dummy baseline, or a
+    forecasting project's held-out origins against its reference (seasonal naive)."""
+
+    forecast: bool
+    count: int
+    unit: str
+    baseline: str
+
+    @classmethod
+    def of(cls, report: dict[str, Any]) -> HeldOut:
+        if "origins" not in report:
+            return cls(False, report["rows"], "test rows", "dummy baseline")
+        reference = str(report.get("baseline_model", "seasonal_naive")).replace("_", " ")
+        return cls(True, report["origins"], "held-out origins", reference)
+
+
+def covers(report: dict[str, Any]) -> bool:
+    """Whether the intervals' measured coverage is within COVERAGE_TOLERANCE of their level."""
+    coverage = report["coverage"]
+    return abs(coverage["value"] - coverage["level"]) <= COVERAGE_TOLERANCE
+
+
+def coverage_text(report: dict[str, Any]) -> str:
+    coverage = report["coverage"]
+    miss = coverage["value"] - coverage["level"]
+    return (
+        f"interval coverage {coverage['value']:.1%} [{coverage['low']:.1%},"
+        f" {coverage['high']:.1%}] of the {coverage['level']:.0%} prediction intervals over"
+        f" {coverage['origins']} origins: {miss:+.3f} from the nominal level, "
+        + ("within" if covers(report) else "more than")
+        + f" {COVERAGE_TOLERANCE}"
+    )
+
+
+def held_out_forecasts(report: dict[str, Any], level: str, coverage: str, rows: str) -> str:
+    """Phase 11's account of a forecaster's held-out origins: MASE with its interval, the
+    paired difference against the reference, and the intervals' coverage."""
+    held = HeldOut.of(report)
+    mase = report["metrics"].get("mase")
+    stated = (
+        f"MASE {fmt(mase['value'])} [{fmt(mase['low'])}, {fmt(mase['high'])}]; paired"
+        f" difference against {held.baseline} {mase['delta']:+.4f}"
+        f" [{mase['delta_low']:+.4f}, {mase['delta_high']:+.4f}]. "
+        if mase
+        else ""
+    )
+    return (
+        f"Held-out evaluation on {held.count} origins ({report['rows']} forecasts of"
+        f" {report['horizon']} steps), {level} intervals across origins, against"
+        f" {held.baseline} on the same origins, paired by origin:\n\n{rows}\n\n"
+        f"{stated}{coverage[0].upper()}{coverage[1:]}."
+    )
+
+
+def forecast_lines(evaluation: dict[str, Any], trained: dict[str, Any]) -> str:
+    """The model card's forecasting lines: horizon, MASE with its interval, coverage."""
+    coverage = evaluation["coverage"]
+    mase = evaluation["metrics"].get("mase")
+    lines = [
+        f"- Horizon: {evaluation['horizon']} steps of {trained.get('frequency', 'one step')}"
+        f" (season {trained.get('season', 'n/a')} steps)",
+        f"- Interval coverage: {coverage['value']:.1%} [{coverage['low']:.1%},"
+        f" {coverage['high']:.1%}] of the {coverage['level']:.0%} prediction intervals over"
+        f" {coverage['origins']} held-out origins ("
+        + ("within" if covers(evaluation) else "more than")
+        + f" {COVERAGE_TOLERANCE} of the nominal level)",
+    ]
+    if mase:
+        lines.append(
+            f"- MASE: {fmt(mase['value'])} [{fmt(mase['low'])}, {fmt(mase['high'])}] on"
+            " held-out origins (below 1: smaller errors than the in-sample seasonal naive"
+            " forecast)"
+        )
+    return "\n".join(lines)
+
+
 def epochs(summary: dict[str, Any]) -> str:
-    """', 40 epochs (best 31)' for the MLP; nothing for models fitted in one go."""
-    if summary["model"] != "mlp":
+    """', 40 epochs (best 31)' for the networks (mlp, gru); nothing for models fitted in one
+    go."""
+    if summary["model"] not in ("mlp", "gru"):
         return ""
     return f", {summary['epochs_run']} epochs (best {summary['best_epoch']})"
 
@@ -284,6 +396,18 @@ def next_steps(ctx: Context) -> list[str]:
     steps += [
         f"drop the identifier column `{r['column']}`" for r in risks if r["kind"] == "id_like"
     ]
+    steps += [
+        f"drop the lookahead suspect `{r['column']}` or use it only lagged past the horizon"
+        for r in risks
+        if r["kind"] == "lookahead" and r["severity"] != "high"  # high ones are listed above
+    ]
+    steps += [
+        f"remove `{r['column']}` from data.known_covariates, or give its planned values"
+        for r in risks
+        if r["kind"] == "unknown_covariate"
+    ]
+    if "coverage" in done.evaluation and not covers(done.evaluation):
+        steps.append(f"recalibrate the prediction intervals: {coverage_text(done.evaluation)}")
     if not done.accepted:
         steps.append("the model does not beat the baseline: reject the design with the evidence")
     return steps or ["none found by the checks; watch the metric on new data"]
@@ -302,8 +426,28 @@ def model_card(ctx: Context, decisions: dict[int, tuple[Any, str]]) -> str:
     today = dt.date.today().isoformat()
     counts = trained["rows"]
     split_rows = f"{counts['train']} train, {counts['val']} validation, {counts['test']} test rows"
+    held = HeldOut.of(evaluation)
+    predicts = "to predict one row"
+    more = ""  # a forecaster's lines after the size
+    evaluated = (
+        f"{evaluation['rows']} held-out test rows, {level} bootstrap intervals; the dummy"
+        " baseline\npredicts the training distribution for every row."
+    )
+    if held.forecast:  # a forecaster: its horizon, its intervals' coverage, its MASE
+        predicts = "to forecast one series' horizon"
+        split_rows = (
+            f"{counts['train']} train, {counts['val']} calibration, {counts['test']} test"
+            " time steps"
+        )
+        more = "\n" + forecast_lines(evaluation, trained)
+        evaluated = (
+            f"{held.count} held-out origins ({evaluation['rows']} forecasts of"
+            f" {evaluation['horizon']} steps), {level}\nintervals across origins; the"
+            f" {held.baseline} baseline forecasts the value one season earlier,\nscored on the"
+            " same origins."
+        )
     metrics = table(
-        ("metric", "value", "interval", "dummy baseline"),
+        ("metric", "value", "interval", held.baseline),
         [
             (name, fmt(v["value"]), f"[{fmt(v['low'])}, {fmt(v['high'])}]", fmt(v["baseline"]))
             for name, v in evaluation["metrics"].items()
@@ -330,7 +474,7 @@ project's data.
 - Task: {answers["task_type"]} of `{answers["target"]}`
 - Model: `{trained["model"]}` ({approved} candidate), trained with `{EXPERIMENT}`
 - Run: `{trained["run_dir"]}` (trained in {trained["seconds"]} s{epochs(trained)})
-- Size: {size_kb:.1f} KB; {latency:.2f} ms to predict one row (phase {BAKEOFF_PHASE}'s bake-off)
+- Size: {size_kb:.1f} KB; {latency:.2f} ms {predicts} (phase {BAKEOFF_PHASE}'s bake-off){more}
 
 ## Intended use
 
@@ -350,8 +494,7 @@ Constraints:
 
 ## Evaluation
 
-{evaluation["rows"]} held-out test rows, {level} bootstrap intervals; the dummy baseline
-predicts the training distribution for every row.
+{evaluated}
 
 {metrics}
 
