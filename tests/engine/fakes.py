@@ -11,6 +11,7 @@ import copy
 import dataclasses
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,13 +27,10 @@ PACKAGE = Path(__file__).resolve().parents[2] / "template/src/{{package_name}}"
 
 
 def catalogue_source(task: str = "classification") -> Path:
-    """The template's catalogue a project of this task gets: the one source, or where each
-    family has its own (named for a Copier condition on task_type), that family's."""
-    sources = sorted(PACKAGE.glob("*catalogue.py*"))
-    if len(sources) == 1:
-        return sources[0]
-    forecasting = "== 'forecasting'"
-    return next(p for p in sources if (forecasting in p.name) == (task == "forecasting"))
+    """The template's catalogue a project of this task gets: each family has its own, named
+    for a Copier condition on task_type."""
+    condition = "==" if task == "forecasting" else "!="
+    return PACKAGE / f"{{% if task_type {condition} 'forecasting' %}}catalogue.py{{% endif %}}"
 
 
 CATALOGUE = catalogue_source()
@@ -535,3 +533,25 @@ def record(number: int = 4, status: str = "accepted") -> Record:
             "input_fingerprint": "ab12",
         },
     )
+
+
+def assert_written_tests_lint_clean(root: Path) -> None:
+    """The tests phases 7 and 9 wrote into a project compile and pass ruff with the generated
+    project's own settings (its pyproject's [tool.ruff] tables)."""
+    template = (PACKAGE.parents[1] / "pyproject.toml.jinja").read_text()
+    ruff = template[template.index("[tool.ruff]") :].replace(
+        "{{ python_version | replace('.', '') }}", "311"
+    )
+    (root / "pyproject.toml").write_text(ruff)
+    written = ["tests/test_experiment.py", "tests/test_integration.py"]
+    for path in written:
+        compile((root / path).read_text(), path, "exec")
+    for check in (["check"], ["format", "--check"]):
+        linted = subprocess.run(
+            [sys.executable, "-m", "ruff", *check, *written],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert linted.returncode == 0, linted.stdout

@@ -5,19 +5,18 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from conftest import ROOT
 from fakes import (
     ANSWERS,
     DEFAULT_CONFIG,
     GREEN,
     RED,
     RISKS,
+    assert_written_tests_lint_clean,
     canned_project,
     completed,
     evaluation,
@@ -80,23 +79,7 @@ def test_the_rest_of_the_run_writes_twelve_records_and_a_model_card(project: dic
 def test_written_tests_compile_and_pass_the_projects_lint(project: dict) -> None:
     root = project["root"]
     engine.run(root)
-    template = (ROOT / "template/pyproject.toml.jinja").read_text()
-    ruff = template[template.index("[tool.ruff]") :].replace(
-        "{{ python_version | replace('.', '') }}", "311"
-    )
-    (root / "pyproject.toml").write_text(ruff)
-    written = ["tests/test_experiment.py", "tests/test_integration.py"]
-    for path in written:
-        compile((root / path).read_text(), path, "exec")
-    for check in (["check"], ["format", "--check"]):
-        linted = subprocess.run(
-            [sys.executable, "-m", "ruff", *check, *written],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert linted.returncode == 0, linted.stdout
+    assert_written_tests_lint_clean(root)
 
 
 def test_a_code_phase_with_red_tests_fails_and_leaves_no_change(project: dict, capsys) -> None:
