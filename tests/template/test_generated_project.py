@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import ROOT, copier_cli
 
 pytestmark = pytest.mark.slow
@@ -172,3 +173,39 @@ def test_a_forecasting_project_runs_all_twelve_phases_on_each_bundled_series(
     python = project / ".venv/bin/python"
     tests = run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], project)
     assert tests.returncode == 0, tests.stdout[-3000:]
+    if sample == "co2":
+        assert_every_forecasting_combination_passes_its_suite(python, tmp_path / "matrix")
+
+
+def assert_every_forecasting_combination_passes_its_suite(python: Path, folder: Path) -> None:
+    """The other tracking x agent_backend renders of a forecasting project pass their own suite
+    too, run with the environment one of them built (each under a package name of its own, on
+    PYTHONPATH, so the installed one cannot stand in for it)."""
+    choices = yaml.safe_load((ROOT / "copier.yml").read_text().split("\n---")[0])
+    for tracking in choices["tracking"]["choices"].values():
+        for backend in choices["agent_backend"]["choices"].values():
+            package = f"fc_{tracking}_{backend}"
+            project = folder / package
+            copied = copier_cli(
+                "copy",
+                "--trust",
+                "--defaults",
+                "--vcs-ref",
+                "HEAD",
+                *("--data", "task_type=forecasting", "--data", "setup_env=false"),
+                *("--data", f"tracking={tracking}", "--data", f"agent_backend={backend}"),
+                *("--data", f"package_name={package}"),
+                ROOT,
+                project,
+            )
+            assert copied.returncode == 0, copied.stdout + copied.stderr
+            tests = subprocess.run(
+                [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+                cwd=project,
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=False,
+                env={**os.environ, "PYTHONPATH": str(project / "src")},
+            )
+            assert tests.returncode == 0, f"{package}: {tests.stdout[-3000:]}"
