@@ -34,14 +34,16 @@ def render(dest: Path, **answers: Any) -> Path:
     return dest
 
 
-def copier_cli(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def copier_cli(
+    *args: str | Path, cwd: Path | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     """Copier's own command line, as a user runs it (stdout and stderr together)."""
     return subprocess.run(
         [sys.executable, "-m", "copier", *map(str, args)],
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
         check=False,
         stdin=subprocess.DEVNULL,
     )

@@ -148,6 +148,7 @@ def test_a_forecasting_project_runs_all_twelve_phases_on_each_bundled_series(
         "auto_approve=true",
         ROOT,
         project,
+        timeout=1200,  # an environment, a bake-off and three trainings: minutes on a busy machine
     )
     assert copied.returncode == 0, copied.stdout + copied.stderr
     records = sorted((project / "docs/adr").glob("0*.md"))
