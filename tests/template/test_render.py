@@ -49,6 +49,7 @@ BASE_FILES = [
     "src/{pkg}/cli.py",
     "src/{pkg}/config.py",
     "src/{pkg}/data.py",
+    "src/{pkg}/device.py",
     "src/{pkg}/diagnostics.py",
     "src/{pkg}/errors.py",
     "src/{pkg}/evaluate.py",
