@@ -237,6 +237,10 @@ class InfrastructureDesignFacts:
     batch_size: int  # a forecasting project's: the GRU's parallel streams (its batch dimension)
     train_rows: int  # a forecasting project's: the time steps before the test part
     tbptt_steps: int | None = None  # a forecasting project's GRU: time steps per chunk
+    storage: str = "memory"  # the project's data.storage the size rule picks: memory | stream
+    processes: int = 1  # training processes: the accelerators torch sees when more than one
+    devices: int = 0  # the accelerators torch saw in the project's environment
+    command: str | None = None  # the training command line the design records
 
 
 INFRASTRUCTURE_DESIGN = Phase(

@@ -1,7 +1,7 @@
 """A generated project whose tools answer from tables: the engine's unit tests run on it.
 
 `canned_project` writes the answers and the default config, and replaces the project's CLI,
-its test runner and its other commands (ruff) with canned results, recording
+its test runner and its other commands (ruff, the device count) with canned results, recording
 each call. A value that is an exception is raised instead, to cut a phase off.
 """
 
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 from ml_phases.adr import Option, Record
+from ml_phases.backends.offline.scale import DEVICE_PROBE
 from ml_phases.project import Project, TestRun
 
 if TYPE_CHECKING:  # the stand-in project's tools import these tables without pytest
@@ -457,6 +458,7 @@ def tables(task: str = "classification") -> dict[str, Any]:
     return {
         **answers,
         "export": {"max_abs_diff": 0.0},
+        "devices": completed("0\n"),  # torch.cuda.device_count() on a CPU machine
         "tests": GREEN,
         "ruff check": completed("[]"),
         "ruff format": completed(""),
@@ -495,6 +497,8 @@ def canned_project(
         return dataclasses.replace(value, targets=targets)
 
     def run(self: Project, *args: str, timeout=None, env=None) -> subprocess.CompletedProcess[str]:
+        if args == ("-c", DEVICE_PROBE):
+            return answer("devices")
         assert args[:2] == ("-m", "ruff"), f"an unexpected command: {args}"
         return answer(f"ruff {args[2]}")
 

@@ -75,6 +75,9 @@ def tool(argv: list[str]) -> int:
 
     root = Path.cwd()
     settings = json.loads((root / SETTINGS).read_text())
+    if argv[0] == "-c":  # the device count: what the project's torch sees
+        print(tables()["devices"].stdout, end="")
+        return 0
     module, rest = argv[1], argv[2:]
     name = rest[0] if module == "churn" else module
     (root / "outputs").mkdir(exist_ok=True)

@@ -22,7 +22,8 @@ from ...phases import (
     RiskAssessmentFacts,
 )
 from ..base import Context, Report, approval_prompt
-from . import series, tradeoffs
+from . import scale, series, tradeoffs
+from .build import EXPERIMENT
 from .common import (
     BAKEOFF_PHASE,
     BLIND_SPOTS,
@@ -32,7 +33,6 @@ from .common import (
     WEIGHED,
     fmt,
     limit,
-    machine_memory_mb,
 )
 
 SIMPLICITY = ("baseline", "pragmatic", "sota")  # ties go to the earlier one
@@ -450,14 +450,11 @@ def infrastructure_design(ctx: Context) -> Report:
     batch = batch_size(train_rows, default["train"]["batch_size"])
     units = width + sum(default["model"]["mlp"]["hidden"])
     step_kb = batch * units * 4 * 3 / 1024  # activations, their gradients, one copy for the loss
-    ram = machine_memory_mb()
-    fits = ram is None or memory_mb < ram / 4
-    bound = (
-        f"data past about {ram / 4:.0f} MB (a quarter of this machine's memory,"
-        f" {ram / 4 / max(memory_mb, 1e-6):.0f}x today's) would need a streaming loader"
-        if ram
-        else "data past a quarter of the machine's memory would need a streaming loader"
-    )
+    sized = scale.measure(ctx.project, memory_mb)
+    package = ctx.project.package
+    command = sized.train_command(package, EXPERIMENT)
+    storage = "streamed batches" if sized.stream else "in-memory batches"
+    processes = f"DDP over {sized.processes} processes" if sized.processes > 1 else "one process"
     checks = fact_checks(risks, ctx.metric)
     failed = [name for name, passed, _ in checks if not passed]
     checked = table(
@@ -465,52 +462,47 @@ def infrastructure_design(ctx: Context) -> Report:
         [(name, "pass" if ok else "FAIL", why) for name, ok, why in checks],
     )
     return Report(
-        title="Infrastructure design: tracking, checkpoints, in-memory batches",
+        title=f"Infrastructure design: tracking, checkpoints, {storage}, {processes}",
         context=(
-            f"Training data: {rows} rows x about {width} model inputs = {memory_mb:.2f} MB as"
-            " float32"
-            + (f", against {ram:.0f} MB of memory on this machine" if ram else "")
-            + ". One process, one device: nothing here needs data parallelism."
-            f"\n\nBatch size {batch}: about {train_rows} training rows, and the rule takes the"
+            f"{measured_scale(ctx, sized, width)}\n\nRule: {scale.rule()}.\n\n"
+            f"Decided: {storage} (`{scale.STORAGE_KEY}: {sized.storage}`), {processes}."
+            f" Train with `{command}`; `{scale.STORAGE_KEY}: auto` picks {sized.storage} by the"
+            f" same rule, and `{scale.STORAGE_KEY}=stream` or `=memory` on the command line forces"
+            " either."
+            + (
+                ""
+                if ctx.facts.model_architecture.model == "mlp"
+                else f" The recommended {ctx.facts.model_architecture.model} is fitted by"
+                " scikit-learn in one process; streaming and DDP apply when the mlp trains."
+            )
+            + f"\n\nBatch size {batch}: about {train_rows} training rows, and the rule takes the"
             " largest power of two that still gives at least 8 optimizer steps an epoch"
-            f" (16 to the default {default['train']['batch_size']}). A step holds about"
+            f" (16 to the default {default['train']['batch_size']}; with DDP it stays the global"
+            " batch, split across the ranks). A step holds about"
             f" {step_kb:.0f} KB of activations ({units} units a row), so memory does not"
             " limit the batch."
             f"\n\nFact-checks:\n\n{checked}"
         ),
-        drivers=["runs must be reproducible and resumable", f"tracking: {tracking}"],
-        options=[
-            Option(
-                "in-memory tensors",
-                "slice shuffled batches from tensors",
-                [f"{memory_mb:.2f} MB fits in memory"],
-                [bound],
-            ),
-            Option(
-                "streaming loader",
-                "DataLoader over files",
-                ["scales past memory"],
-                [
-                    "batches are collated row by row, slower than slicing tensors"
-                    " (`benchmarks/bench_train.py` compares the project's loop with a"
-                    " DataLoader-fed one, PyTorch Lightning's, when Lightning is installed)"
-                ],
-            ),
+        drivers=[
+            "runs must be reproducible and resumable",
+            f"tracking: {tracking}",
+            f"data: {memory_mb:.2f} MB in memory against {limit_text(sized)}",
+            f"accelerators: {sized.devices.text}",
         ],
-        chosen="in-memory tensors",
-        because=f"the training data takes {memory_mb:.2f} MB"
-        + (", under a quarter of this machine's memory." if fits else "."),
+        options=scale_options(sized, package),
+        chosen=option_name(sized.stream, sized.processes),
+        because=(
+            f"the data takes {memory_mb:.2f} MB, "
+            + ("more" if sized.stream else "no more")
+            + f" than {limit_text(sized)}, and torch sees {sized.devices.text}."
+        ),
         good=[
             f"batch size {batch}: at least 8 optimizer steps an epoch on {train_rows} rows",
             "checkpoints every epoch (last.pt, best.pt) written atomically; exact resume",
             f"{tracking} tracking with the config, metrics, git commit and data fingerprint",
+            f"one command trains it: `{command}`",
         ],
-        bad=[f"fact-check failed: {name}" for name in failed]
-        + (
-            [bound]
-            if fits
-            else ["the data needs more than a quarter of memory: stream it from disk"]
-        ),
+        bad=[f"fact-check failed: {name}" for name in failed] + [headroom(sized)],
         confirmation="The fact-checks above; a failed check is listed for the design gate.",
         facts=InfrastructureDesignFacts(
             memory_mb=memory_mb,
@@ -518,8 +510,98 @@ def infrastructure_design(ctx: Context) -> Report:
             tracking=tracking,
             batch_size=batch,
             train_rows=train_rows,
+            storage=sized.storage,
+            processes=sized.processes,
+            devices=sized.devices.count,
+            command=command,
         ),
     )
+
+
+def measured_scale(ctx: Context, sized: scale.Scale, width: int) -> str:
+    """What phase 5 measured: the data's bytes in memory (and on disk), the machine's memory,
+    the accelerators."""
+    source = str(ctx.answers["data_source"])
+    on_disk = scale.file_mb(ctx.project.root, source)
+    rows = ctx.facts.data_architecture.rows
+    return (
+        f"Measured: the data is {rows} rows (counted by `profile`) x about {width}"
+        f" model inputs x 4 bytes (float32) = {sized.data_mb:.2f} MB in memory"
+        + (f"; `{source}` takes {on_disk:.2f} MB on disk" if on_disk is not None else "")
+        + ". "
+        + (
+            f"This machine has {sized.ram_mb:.0f} MB of physical memory (os.sysconf), so"
+            f" 1/{scale.STREAM_SHARE} of it is {sized.limit_mb:.0f} MB."
+            if sized.ram_mb is not None and sized.limit_mb is not None
+            else "This machine's physical memory cannot be read, so the data stays in memory."
+        )
+        + f" Accelerators: {sized.devices.text} (`torch.cuda.device_count()` run by the"
+        " project's python)."
+    )
+
+
+def limit_text(sized: scale.Scale) -> str:
+    if sized.limit_mb is None:
+        return "an unknown share of memory"
+    return f"1/{scale.STREAM_SHARE} of memory ({sized.limit_mb:.0f} MB)"
+
+
+def headroom(sized: scale.Scale) -> str:
+    """What the decision leaves open: how far the data may grow before the other storage."""
+    if sized.limit_mb is None:
+        return "the machine's memory is unknown: watch the training process's memory"
+    if sized.stream:
+        return "streaming reads every epoch from disk: each epoch pays the file's read and decode"
+    growth = sized.limit_mb / max(sized.data_mb, 1e-6)
+    return (
+        f"data past about {sized.limit_mb:.0f} MB ({growth:.0f}x today's) needs"
+        f" `{scale.STORAGE_KEY}: stream`; `auto` switches by itself"
+    )
+
+
+def option_name(stream: bool, processes: int) -> str:
+    storage = "streamed batches" if stream else "in-memory tensors"
+    return f"{storage}, " + (f"DDP over {processes} processes" if processes > 1 else "one process")
+
+
+def scale_options(sized: scale.Scale, package: str) -> list[Option]:
+    """The chosen storage and process count, beside the other storage and the other process
+    count, each with what the measurements say for and against it."""
+    devices = sized.devices.count
+    memory = Option(
+        option_name(False, sized.processes),
+        "slice shuffled batches from tensors held in memory",
+        [f"{sized.data_mb:.2f} MB fits under {limit_text(sized)}"] if not sized.stream else [],
+        [f"{sized.data_mb:.2f} MB is more than {limit_text(sized)}"] if sized.stream else [],
+    )
+    streamed = Option(
+        option_name(True, sized.processes),
+        "read shuffled batches from the file on disk, memory bounded by the batch",
+        ["memory stays bounded as the data grows"],
+        [] if sized.stream else ["reads and decodes the file every epoch, for data that fits"],
+    )
+    if sized.processes > 1:
+        parallel = Option(
+            option_name(sized.stream, 1),
+            f"`{scale.train_command(package, EXPERIMENT, 1)}`",
+            ["no process group to start"],
+            [f"leaves {devices - 1} of {devices} devices idle"],
+        )
+    else:
+        ranks = max(devices, 2)
+        parallel = Option(
+            option_name(sized.stream, ranks),
+            f"`{scale.train_command(package, EXPERIMENT, ranks)}`",
+            ["each rank takes its share of every global batch"],
+            [
+                "no accelerator: the ranks share this machine's cores, one thread each, and"
+                " all-reduce the gradients every step"
+                if devices == 0
+                else "one device: a second rank would share it"
+            ],
+        )
+    chosen, alternative = (streamed, memory) if sized.stream else (memory, streamed)
+    return [chosen, alternative, parallel]
 
 
 def design_approval(ctx: Context) -> Report:
@@ -540,7 +622,11 @@ def design_approval(ctx: Context) -> Report:
         else f"a dummy baseline of {fmt(baseline)}"
     )
     training = (
-        "truncated-BPTT training on in-memory series" if ctx.forecasting else "in-memory training"
+        "truncated-BPTT training on in-memory series"
+        if ctx.forecasting
+        else ("streamed" if pipeline.storage == "stream" else "in-memory")
+        + " training"
+        + (f" on {pipeline.processes} processes (DDP)" if pipeline.processes > 1 else "")
     )
     return Report(
         title=f"Design approval: {model.chosen} ({model.model})",

@@ -23,6 +23,7 @@ from ...phases import (
     RiskAssessmentFacts,
 )
 from ..base import Context, Report
+from .build import EXPERIMENT
 from .common import (
     BAKEOFF_PHASE,
     BLIND_SPOTS,
@@ -34,6 +35,7 @@ from .common import (
     limit,
     machine_memory_mb,
 )
+from .scale import STREAM_SHARE, train_command
 
 WALK_FORWARD = "walk-forward"  # the one validation scheme of a forecasting project
 # Its fact-check's name: the one a design cannot pass the gate without.
@@ -449,7 +451,8 @@ def infrastructure_design(ctx: Context) -> Report:
     whole_kb = stream_steps * streams * 4 * hidden * layers * 4 / 1024
     truncates = stream_steps > tbptt
     ram = machine_memory_mb()
-    fits = ram is None or memory_mb < ram / 4
+    limit_mb = None if ram is None else ram / STREAM_SHARE
+    fits = limit_mb is None or memory_mb <= limit_mb
     failed = [name for name, passed, _ in checks if not passed]
     checked = table(
         ("check", "result", "evidence"),
@@ -460,8 +463,15 @@ def infrastructure_design(ctx: Context) -> Report:
         context=(
             f"Training data: {steps} time steps x {count} series x {1 + covariates}"
             f" value{'s' if covariates else ''} a step = {memory_mb:.2f} MB as float32"
-            + (f", against {ram:.0f} MB of memory on this machine" if ram else "")
-            + ". One process, one device: nothing here needs data parallelism."
+            + (
+                f", measured against {ram:.0f} MB of physical memory on this machine: the"
+                f" series fits in memory (the rule streams past 1/{STREAM_SHARE} of memory,"
+                f" {limit_mb:.0f} MB)"
+                if ram is not None and limit_mb is not None and fits
+                else ""
+            )
+            + ". One process, one device: the forecasting project trains in one process (no"
+            " DDP), and nothing here needs data parallelism."
             f"\n\nNo batch of rows: ets and gbm fit at each cut-off in one go, and the gru"
             f" candidate trains with truncated backpropagation through time. The {train_steps}"
             f" steps before the test part are cut into {streams} parallel streams"
@@ -508,7 +518,7 @@ def infrastructure_design(ctx: Context) -> Report:
         ],
         chosen="truncated BPTT on in-memory streams",
         because=f"the series takes {memory_mb:.2f} MB"
-        + (", under a quarter of this machine's memory" if fits else "")
+        + (f", no more than 1/{STREAM_SHARE} of this machine's memory" if fits else "")
         + f", and chunks of {tbptt} steps keep a step's memory fixed.",
         good=[
             f"TBPTT: {tbptt} steps a chunk, {streams} streams,"
@@ -517,7 +527,11 @@ def infrastructure_design(ctx: Context) -> Report:
             f"{tracking} tracking with the config, metrics, git commit and data fingerprint",
         ],
         bad=[f"fact-check failed: {name}" for name in failed]
-        + ([] if fits else ["the series needs more than a quarter of memory: stream it"]),
+        + (
+            []
+            if fits
+            else [f"the series needs more than 1/{STREAM_SHARE} of memory: stream it from disk"]
+        ),
         confirmation="The fact-checks above; a failed check is listed for the design gate, and"
         f" any split but {WALK_FORWARD} stops this phase.",
         facts=InfrastructureDesignFacts(
@@ -527,5 +541,6 @@ def infrastructure_design(ctx: Context) -> Report:
             batch_size=streams,
             train_rows=train_steps,
             tbptt_steps=tbptt,
+            command=train_command(ctx.project.package, EXPERIMENT, 1),
         ),
     )
