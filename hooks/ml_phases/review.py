@@ -6,8 +6,13 @@ above THRESHOLD. The rules, by the reviewer that owns them:
 
 - ML practice: a forward pass in an evaluation function without `model.eval()` or
   `torch.no_grad()`; a preprocessor fitted before the data is split; unseeded randomness.
-- performance: a host sync (`.item()`, `.cpu()`, `.tolist()`, `.numpy()`) in the loop that
-  calls `.backward()`, which stalls the device once per step.
+- performance: a host sync (`.item()`, `.cpu()`, `.tolist()`, `.numpy()`, `float(t)`,
+  `int(t)` or `print(t)` of a tensor) in the loop that calls `.backward()`, which stalls the
+  device once per step; and gathering onto one rank: `dist.gather` / `gather_object` of anything
+  (one process ends up holding every rank's share), and `all_gather*` of something named like
+  the data (x, data, dataset, frame, df, rows), which puts the whole data set on every rank.
+  Gathering small results (predictions, scores) with all_gather is how metrics are reduced
+  across ranks and is not flagged.
 - time series (a forecasting project only): shuffling the rows of a series, a scaler fitted on
   every row rather than the past of a cut-off, and `shift(-k)`, which moves the future into
   the present row.
@@ -29,6 +34,21 @@ EVALUATION = frozenset(
 )
 MODEL_NAMES = frozenset({"model", "module", "net", "network", "classifier", "regressor"})
 HOST_SYNCS = frozenset({"item", "cpu", "tolist", "numpy"})
+CASTS = frozenset({"float", "int"})  # float(t) / int(t) of a tensor copies it to the host
+# What a tensor's metadata is called: reading it does not wait for the device.
+METADATA = frozenset({"shape", "dtype", "device", "ndim", "size", "dim", "numel", "requires_grad"})
+# Builtins whose result is never a tensor (len(x) is a number known on the host).
+HOST_BUILTINS = frozenset({"len", "range", "str", "repr", "isinstance", "type", "bool", "id"})
+DISTRIBUTED = "torch.distributed"
+GATHERS_TO_ONE = frozenset({"gather", "gather_object"})
+# all_gather's variants, and the position and keyword of what each rank contributes.
+ALL_GATHERS = {
+    "all_gather": (1, "tensor"),
+    "all_gather_object": (1, "obj"),
+    "all_gather_into_tensor": (1, "input_tensor"),
+}
+# Words of a name (split at `_` and `.`) that say it holds the data set, not a result.
+DATA_WORDS = frozenset({"x", "data", "dataset", "frame", "df", "rows"})
 GRAD_OFF = frozenset({"no_grad", "inference_mode"})
 SPLITTERS = frozenset({"train_test_split", "split_rows"})
 GLOBAL_NUMPY = frozenset(
@@ -115,6 +135,7 @@ class Reviewer:
     ) -> None:
         self.tree, self.path, self.seeded = tree, path, seeded
         self.forecasting = forecasting  # a time series: its own rules apply
+        self.distributed = distributed_names(tree)
         self.findings: list[Finding] = []
 
     def add(self, rule: str, area: str, node: ast.AST, message: str, confidence: int) -> None:
@@ -131,6 +152,7 @@ class Reviewer:
                 self.host_sync_per_step(node)
             elif isinstance(node, ast.Call):
                 self.unseeded(node)
+                self.gathered_on_one_rank(node)
                 if self.forecasting:
                     self.time_series(node)
         return self.findings
@@ -209,25 +231,169 @@ class Reviewer:
                 )
 
     def host_sync_per_step(self, loop: ast.For | ast.While | ast.AsyncFor) -> None:
-        """Flag host syncs in a loop that itself (not a nested loop) calls backward()."""
+        """Flag host syncs in a loop that itself (not a nested loop) calls backward(): a
+        `.item()`-like method, or float()/int()/print() of a tensor the step computed."""
         own = [call for statement in loop.body for call in _outside_loops(statement)]
         if not any(method(call) == "backward" for call in own):
             return
+        tensors = step_tensors(loop, own)
         for call in own:
             if method(call) in HOST_SYNCS and not call.args:
+                synced = f"`.{method(call)}()`"
+            elif isinstance(call.func, ast.Name) and call.func.id in CASTS | {"print"}:
+                shown = [arg for arg in printed(call) if is_tensor(arg, tensors)]
+                if not shown or (call.func.id in CASTS and len(call.args) != 1):
+                    continue
+                synced = f"`{call.func.id}({ast.unparse(shown[0])})`"
+            else:
+                continue
+            self.add(
+                "host-sync-per-step",
+                "performance",
+                call,
+                f"{synced} in the training step waits for the device on every step; accumulate"
+                " on the device and read once per epoch or log interval",
+                85,
+            )
+
+    def gathered_on_one_rank(self, call: ast.Call) -> None:
+        """Flag torch.distributed's gather of anything (all of it lands on one rank) and
+        all_gather of the data set (all of it lands on every rank)."""
+        name = self.distributed_function(call)
+        if name in GATHERS_TO_ONE:
+            dst = next((k.value for k in call.keywords if k.arg == "dst"), None)
+            rank = ast.unparse(dst) if dst is not None else "0"
+            self.add(
+                "gather-to-one-rank",
+                "performance",
+                call,
+                f"`{name}` collects every rank's share on rank {rank}: one process holds all of"
+                " it and the others wait; reduce on the ranks (all_reduce) or all_gather only"
+                " small results such as predictions",
+                85,
+            )
+        elif name in ALL_GATHERS:
+            index, keyword = ALL_GATHERS[name]
+            given = [k.value for k in call.keywords if k.arg == keyword] + call.args[index:][:1]
+            subject = data_name(given[0]) if given else ""
+            if subject:
                 self.add(
-                    "host-sync-per-step",
+                    "gather-to-one-rank",
                     "performance",
                     call,
-                    f"`.{method(call)}()` in the training step waits for the device on every"
-                    " step; accumulate on the device and read once per epoch or log interval",
+                    f"`{name}` of `{subject}` puts the whole data set on every rank; each rank"
+                    " should read only its shard and gather results, not data",
                     85,
                 )
+
+    def distributed_function(self, call: ast.Call) -> str:
+        """The torch.distributed function a call names (`dist.gather`, an imported `gather`),
+        or '' (torch.gather and tensor.gather index a tensor: not collectives)."""
+        name = dotted(call.func)
+        head, _, last = name.rpartition(".")
+        if head and (head in self.distributed or head == DISTRIBUTED):
+            return last
+        return self.distributed.get(name, "") if not head else ""
 
     def unseeded(self, call: ast.Call) -> None:
         problem = unseeded_draw(call, self.seeded)
         if problem:
             self.add("unseeded", "ML practice", call, *problem)
+
+
+def distributed_names(tree: ast.Module) -> dict[str, str]:
+    """What a module calls torch.distributed and its functions: `dist` (an alias of the
+    module) maps to '', an imported `gather` (or its alias) to 'gather'."""
+    names = {"dist": ""}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {a.asname: "" for a in node.names if a.name == DISTRIBUTED and a.asname}
+        elif isinstance(node, ast.ImportFrom) and node.module == DISTRIBUTED:
+            names |= {a.asname or a.name: a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module == "torch":
+            names |= {a.asname or a.name: "" for a in node.names if a.name == "distributed"}
+    return names
+
+
+def step_tensors(loop: ast.For | ast.While | ast.AsyncFor, own: list[ast.Call]) -> set[str]:
+    """Names that hold tensors in a training step: the batch the loop unpacks (not an
+    enumerate() count), what `.backward()` is called on, and names assigned from either or
+    from a forward pass."""
+    found: set[str] = set()
+    if isinstance(loop, ast.For | ast.AsyncFor):
+        target = loop.target
+        if isinstance(loop.iter, ast.Call) and dotted(loop.iter.func) == "enumerate":
+            target = target.elts[1] if isinstance(target, ast.Tuple) else ast.Tuple([])
+        found |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+    found |= {
+        dotted(call.func.value)
+        for call in own
+        if method(call) == "backward" and isinstance(call.func, ast.Attribute)
+    }
+    assigned = [
+        node
+        for statement in loop.body
+        for node in ast.walk(statement)
+        if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign) and node.value
+    ]
+    for _ in range(len(assigned)):  # until no assignment adds a name
+        before = len(found)
+        for node in assigned:
+            if is_tensor(node.value, found):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                found |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+        if len(found) == before:
+            break
+    return found
+
+
+def is_tensor(node: ast.AST | None, tensors: set[str]) -> bool:
+    """Whether an expression computes a tensor from the step's tensors (its metadata, len()
+    and `.item()`-like results are host values)."""
+    if isinstance(node, ast.Name):
+        return node.id in tensors
+    if isinstance(node, ast.Attribute):
+        return node.attr not in METADATA and is_tensor(node.value, tensors)
+    if isinstance(node, ast.Subscript | ast.Starred):
+        return is_tensor(node.value, tensors)
+    if isinstance(node, ast.BinOp):
+        return is_tensor(node.left, tensors) or is_tensor(node.right, tensors)
+    if isinstance(node, ast.UnaryOp):
+        return is_tensor(node.operand, tensors)
+    if not isinstance(node, ast.Call):
+        return False
+    if method(node) in HOST_SYNCS | METADATA or dotted(node.func) in HOST_BUILTINS | CASTS:
+        return False
+    if is_forward(node):
+        return True
+    receiver = node.func.value if isinstance(node.func, ast.Attribute) else None
+    return is_tensor(receiver, tensors) or any(is_tensor(arg, tensors) for arg in node.args)
+
+
+def printed(call: ast.Call) -> list[ast.AST]:
+    """The values a call is given, with an f-string's fields in place of the f-string."""
+    values: list[ast.AST] = []
+    for arg in call.args:
+        if isinstance(arg, ast.JoinedStr):
+            values += [part.value for part in arg.values if isinstance(part, ast.FormattedValue)]
+        else:
+            values.append(arg)
+    return values
+
+
+def data_name(node: ast.AST) -> str:
+    """The name of what an expression is made from (`dataset.x`, `torch.cat(rows)` -> rows),
+    when its words say it is the data set; '' otherwise."""
+    while isinstance(node, ast.Subscript | ast.Starred | ast.Call):
+        if isinstance(node, ast.Call):
+            receiver = node.func.value if isinstance(node.func, ast.Attribute) else None
+            module = receiver is None or dotted(receiver) in ("torch", "np", "numpy")
+            node = (node.args[0] if node.args else ast.Constant(None)) if module else receiver
+        else:
+            node = node.value
+    name = dotted(node)
+    words = set(re.split(r"[._]", name.lower()))
+    return name if words & DATA_WORDS else ""
 
 
 def unseeded_draw(call: ast.Call, seeded: set[str]) -> tuple[str, int] | None:

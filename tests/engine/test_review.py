@@ -33,6 +33,14 @@ BAD = {
         "        loss = model(x).sum()\n        loss.backward()\n        optimizer.step()\n"
         "        total = total + loss.detach()\n    print(total.item())\n",
     ),
+    "gather-to-one-rank": (
+        "import torch.distributed as dist\n\n\ndef collect(dataset):\n"
+        "    parts = [None] * dist.get_world_size()\n"
+        "    dist.all_gather_object(parts, dataset)\n    return parts\n",
+        "import torch.distributed as dist\n\n\ndef collect(predictions):\n"
+        "    parts = [None] * dist.get_world_size()\n"
+        "    dist.all_gather_object(parts, predictions)\n    return parts\n",
+    ),
     "unseeded": (
         "import numpy as np\n\nrng = np.random.default_rng()\n",
         "import numpy as np\n\nrng = np.random.default_rng(0)\n",
@@ -113,6 +121,91 @@ def test_a_nested_step_loop_does_not_flag_the_epoch_loop(tmp_path: Path) -> None
         "            optimizer.step()\n        print(model.weight.sum().item())\n"
     )
     assert findings(tmp_path, source) == []
+
+
+STEP = (
+    "def fit(model, batches, optimizer, loss_fn, lr):\n"
+    "    for step, (x, y) in enumerate(batches):\n"
+    "        out = model(x)\n"
+    "        loss = loss_fn(out, y)\n"
+    "        loss.backward()\n"
+    "        optimizer.step()\n"
+    "        {line}\n"
+)
+SYNCED_AT = 7  # the line STEP's {line} lands on
+
+
+@pytest.mark.parametrize(
+    ("line", "flagged"),
+    [
+        ("total = float(loss)", "`float(loss)`"),
+        ("print(loss)", "`print(loss)`"),
+        ("print(f'step {step}: {loss}')", "`print(loss)`"),
+        ("seen = int(out.argmax())", "`int(out.argmax())`"),
+        ("print(loss.item())", "`.item()`"),
+        ("print(x.shape, step)", None),  # metadata and the enumerate() count: host values
+        ("rows = float(len(x))", None),
+        ("rate = float(lr)", None),  # not a tensor of the step
+        ("print(f'{x.size(0)} rows')", None),
+    ],
+)
+def test_a_host_sync_in_the_step_is_found_at_its_line(
+    tmp_path: Path, line: str, flagged: str | None
+) -> None:
+    found = review.reported(findings(tmp_path, STEP.format(line=line)))
+    expected = [("host-sync-per-step", SYNCED_AT)] if flagged else []
+    assert [(f.rule, f.line) for f in found] == expected
+    if flagged:
+        assert found[0].message.startswith(f"{flagged} in the training step waits")
+
+
+@pytest.mark.parametrize(
+    ("source", "flagged"),
+    [
+        ("import torch.distributed as dist\n\ndist.gather(loss, parts, dst=0)\n", "rank 0"),
+        ("import torch.distributed as dist\n\ndist.gather(loss, parts)\n", "rank 0"),
+        ("import torch\n\ntorch.distributed.gather_object(s, out, dst=1)\n", "rank 1"),
+        ("from torch.distributed import gather_object\n\ngather_object(s, out)\n", "rank 0"),
+        ("from torch import distributed as d\n\nd.gather(t, out)\n", "rank 0"),
+        ("import torch.distributed as dist\n\ndist.all_gather(parts, x)\n", "`x`"),
+        ("import torch.distributed as dist\n\ndist.all_gather(parts, batch_x)\n", "`batch_x`"),
+        (
+            "import torch.distributed as dist\n\n"
+            "dist.all_gather_into_tensor(out, self.train_data.to(device))\n",
+            "`self.train_data`",
+        ),
+        (
+            "import torch.distributed as dist\n\ndist.all_gather(parts, tensor=frame[0])\n",
+            "`frame`",
+        ),
+        (
+            "import torch\nimport torch.distributed as dist\n\n"
+            "dist.all_gather_object(parts, torch.cat(rows))\n",
+            "`rows`",
+        ),
+        # Results, not data: how validation metrics are reduced across ranks.
+        ("import torch.distributed as dist\n\ndist.all_gather(parts, predictions)\n", None),
+        ("import torch.distributed as dist\n\ndist.all_gather_object(out, scores)\n", None),
+        (
+            "import torch.distributed as dist\n\n"
+            "dist.all_gather(parts, predictions.to(x.device))\n",
+            None,
+        ),
+        ("import torch.distributed as dist\n\ndist.all_reduce(x)\n", None),
+        # Indexing a tensor, not a collective.
+        ("import torch\n\npicked = torch.gather(x, 1, index)\n", None),
+        ("picked = data.gather(1, index)\n", None),
+    ],
+)
+def test_gathering_onto_one_rank_is_found_and_gathering_results_is_not(
+    tmp_path: Path, source: str, flagged: str | None
+) -> None:
+    found = review.reported(findings(tmp_path, source))
+    assert [f.rule for f in found] == (["gather-to-one-rank"] if flagged else [])
+    if flagged:
+        assert found[0].area == "performance"
+        assert found[0].line == source.count("\n")  # the call is the last line
+        assert flagged in found[0].message
 
 
 def test_the_templates_own_code_has_no_findings() -> None:
