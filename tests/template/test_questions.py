@@ -213,6 +213,10 @@ BAD: dict[str, tuple[dict[str, Any], str, str]] = {
         "the bundled series have no covariates known in advance",
     ),
     "tracking-unknown": ({"tracking": "neptune"}, "tracking", "'mlflow', 'wandb', 'none'"),
+    "tuning-negative": ({"tuning_trials": -1}, "tuning_trials", "0 or more"),
+    "tuning-fraction": ({"tuning_trials": 2.5}, "tuning_trials", "whole number of trials"),
+    "tuning-text": ({"tuning_trials": "many"}, "tuning_trials", "whole number of trials"),
+    "tuning-bool": ({"tuning_trials": True}, "tuning_trials", "whole number of trials"),
     "backend-unknown": ({"agent_backend": "gpt"}, "agent_backend", "'offline', 'claude'"),
     "model-not-claude": (
         {"agent_backend": "claude", "claude_model": "gpt-5"},
@@ -251,6 +255,7 @@ GOOD: list[dict[str, Any]] = [
     {"data_source": "{data}/bom.csv", "target": "label"},
     {"data_source": "{data}/sales.PARQUET", "target": "y", "primary_metric": "pr_auc"},
     {"task_type": "regression", "primary_metric": "r2", "tracking": "wandb"},
+    {"tuning_trials": 30},
     {"agent_backend": "claude", "claude_model": "claude-opus-5-5", "budget_usd": 0.5},
     {"torch_spec": "torch>=2.3,<3"},
     {"constraints": ["no PII"], "key_files": ["src/a..b.py", "..hidden"], "risks": ["late labels"]},
@@ -543,6 +548,14 @@ def test_a_csv_s_frequency_is_inferred_as_the_default(tmp_path: Path, data_dir: 
 def test_a_tabular_project_records_no_forecasting_answer(default_project: Path) -> None:
     recorded = yaml.safe_load((default_project / ".copier-answers.yml").read_text())
     assert not FORECASTING_KEYS & set(recorded)
+    assert recorded["tuning_trials"] == 0  # asked, and no tuning by default
+
+
+def test_a_forecasting_project_is_not_asked_for_tuning_trials(tmp_path: Path) -> None:
+    """The forecasting project has no tune command: the question is hidden, never recorded."""
+    project = render(tmp_path / "project", task_type="forecasting", tuning_trials=5)
+    recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert "tuning_trials" not in recorded
 
 
 def test_the_extension_infers_a_csv_s_frequency_and_gaps(data_dir: Path) -> None:
