@@ -424,6 +424,7 @@ class FixesAndVerificationFacts:
     train: dict[str, Any]  # the full training run's summary
     evaluation: dict[str, Any]  # the held-out evaluation
     accepted: bool  # the model beats the dummy baseline with the whole interval
+    tuning: dict[str, Any] | None = None  # `tune --json` when tuning_trials asked for a study
 
 
 FIXES_AND_VERIFICATION = Phase(

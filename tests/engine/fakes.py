@@ -476,6 +476,7 @@ def canned_project(
         write_project(root)
     calls: list[str] = []
     overrides: list[list[str]] = []
+    commands: list[tuple[str, list[str], str]] = []  # each CLI call: command, arguments, config
     outputs: dict[str, Any] = tables(task)
 
     def answer(name: str) -> Any:
@@ -487,6 +488,7 @@ def canned_project(
 
     def cli(self: Project, command: str, *given: str, config: str = "", env=None) -> Any:
         overrides.append(list(given))
+        commands.append((command, list(given), config))
         return answer(command)
 
     def tests(self: Project, targets: tuple[str, ...] = (), timeout=None) -> TestRun:
@@ -505,7 +507,13 @@ def canned_project(
     monkeypatch.setattr(Project, "cli", cli)
     monkeypatch.setattr(Project, "tests", tests)
     monkeypatch.setattr(Project, "run", run)
-    return {"root": root, "calls": calls, "outputs": outputs, "overrides": overrides}
+    return {
+        "root": root,
+        "calls": calls,
+        "outputs": outputs,
+        "overrides": overrides,
+        "commands": commands,
+    }
 
 
 def record(number: int = 4, status: str = "accepted") -> Record:

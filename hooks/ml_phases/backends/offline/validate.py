@@ -184,6 +184,7 @@ def fixes_and_verification(ctx: Context) -> Report:
         f" small as {value['delta_low']:+.4f}"
     )
     coverage = coverage_text(report) if held.forecast else None
+    study, tuned = tune(ctx)
     return Report(
         title=f"Fixes and verification: {metric} {fmt(value['value'])}"
         f" [{fmt(value['low'])}, {fmt(value['high'])}] on held-out"
@@ -203,6 +204,7 @@ def fixes_and_verification(ctx: Context) -> Report:
                 " intervals, against the dummy baseline on the same rows:\n\n"
                 f"{rows}"
             )
+            + (f"\n\n{tuned}" if tuned else "")
         ),
         drivers=[
             f"success criterion (ADR {PROBLEM_PHASE:04d}): {metric} beats the {held.baseline}"
@@ -242,11 +244,14 @@ def fixes_and_verification(ctx: Context) -> Report:
             + (" excludes zero on the right side." if beats else " does not exclude zero.")
         ),
         good=[f"metrics.json and plots in `{report['run']}`"]
-        + ([coverage] if coverage and covers(report) else []),
+        + ([coverage] if coverage and covers(report) else [])
+        + ([gain_text(study)] if study and improved(study) else []),
         bad=[
             uncertainty,
             *([coverage] if coverage and not covers(report) else []),
             *(f"`{f.where}`: {f.message}" for f in remaining),
+            *([tuned] if tuned.startswith(TUNE_FAILED) else []),
+            *([gain_text(study)] if study and not improved(study) else []),
         ],
         confirmation=f"`{project.package} evaluate --run {summary['run_dir']}` reproduces it.",
         facts=FixesAndVerificationFacts(
@@ -256,7 +261,89 @@ def fixes_and_verification(ctx: Context) -> Report:
             train=summary,
             evaluation=report,
             accepted=beats,
+            tuning=study,
         ),
+    )
+
+
+TUNE_FAILED = "Tuning failed:"
+# What phase 11 reads from `tune --json` (the generated project's tune command prints it).
+STUDY_KEYS = (
+    "study",
+    "metric",
+    "direction",
+    "trials",
+    "untuned_value",
+    "best_value",
+    "best_params",
+    "best_config",
+    "seconds",
+)
+
+
+def tune(ctx: Context) -> tuple[dict[str, Any] | None, str]:
+    """The Optuna study phase 11 runs when the answers give a budget (`tuning_trials`), and
+    its account for the ADR; (None, why not) when it is not asked for or fails. A forecasting
+    project has no tune command: (None, '')."""
+    if ctx.forecasting:
+        return None, ""
+    package, trials = ctx.project.package, int(ctx.answers.get("tuning_trials") or 0)
+    if trials <= 0:
+        return None, (
+            "Tuning: not asked for (`tuning_trials` is 0). Answer it with a number of Optuna"
+            f" trials (`copier update --data tuning_trials=30`) for phase {HELD_OUT_PHASE} to"
+            f" tune the approved model, or run `{package} tune --trials 30 --config {EXPERIMENT}`."
+        )
+    try:
+        study = ctx.project.cli("tune", "--trials", str(trials), config=EXPERIMENT)
+        missing = [key for key in STUDY_KEYS if key not in study]
+        if missing:
+            raise ToolError(f"`{package} tune --json` printed no {', '.join(missing)}")
+    except (ToolError, ValueError, TypeError) as exc:  # ValueError: output that is not JSON
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
+        return None, f"{TUNE_FAILED} `{package} tune --trials {trials}`: {reason}"
+    return study, study_text(package, trials, study)
+
+
+def improved(study: dict[str, Any]) -> bool:
+    """Whether the best trial beats the config's own values in the study's direction."""
+    sign = -1 if study["direction"] == "minimize" else 1
+    return sign * (study["best_value"] - study["untuned_value"]) > 0
+
+
+def comparison(study: dict[str, Any]) -> str:
+    """'validation rmse 52.1000 against 55.3000 untuned (-3.2000, better; minimize)'."""
+    difference = study["best_value"] - study["untuned_value"]
+    return (
+        f"validation {study['metric']} {fmt(study['best_value'])} against"
+        f" {fmt(study['untuned_value'])} untuned ({difference:+.4f}, "
+        + ("better" if improved(study) else "no better")
+        + f"; {study['direction']})"
+    )
+
+
+def gain_text(study: dict[str, Any]) -> str:
+    return f"tuning: {comparison(study)}"
+
+
+def study_text(package: str, trials: int, study: dict[str, Any]) -> str:
+    """Phase 11's account of a study: trials, best against untuned, parameters, config."""
+    counts = study["trials"]
+    params = table(
+        ("parameter", "best value"),
+        [(f"`{key}`", value) for key, value in study["best_params"].items()],
+    )
+    return (
+        f"Tuning (`tuning_trials` {trials}): `{package} tune --trials {trials}` ran study"
+        f" `{study['study']}`: {counts.get('complete', 0)} trials complete,"
+        f" {counts.get('pruned', 0)} pruned, {counts.get('failed', 0)} failed, in"
+        f" {study['seconds']:.1f} s. The best trial's {comparison(study)}; the"
+        " untuned value is the config's own values, enqueued as the first trial. These are"
+        " validation scores: the held-out rows above judge the untuned experiment, and judge"
+        " the tuned one only once it is trained and evaluated.\n\n"
+        f"{params}\n\n"
+        f"Best config: `{study['best_config']}` (`{package} train --config"
+        f" {study['best_config']}` trains it)."
     )
 
 
@@ -415,6 +502,11 @@ def next_steps(ctx: Context) -> list[str]:
     ]
     if "coverage" in done.evaluation and not covers(done.evaluation):
         steps.append(f"recalibrate the prediction intervals: {coverage_text(done.evaluation)}")
+    if done.tuning and improved(done.tuning):
+        steps.append(
+            f"train the tuned config `{done.tuning['best_config']}` and evaluate it on the"
+            f" held-out rows ({gain_text(done.tuning)})"
+        )
     if not done.accepted:
         steps.append("the model does not beat the baseline: reject the design with the evidence")
     return steps or ["none found by the checks; watch the metric on new data"]
