@@ -121,8 +121,9 @@ def test_a_failed_study_is_one_line_and_the_checks_still_run(
     project["outputs"]["tune"] = answer
     assert engine.run(project["root"]) == "done"
     record = verdict(project["root"])
-    (line,) = [line for line in record.bad if line.startswith("Tuning failed:")]
-    assert line.startswith("Tuning failed: `churn tune --trials 30`: ")
+    (line,) = [line for line in record.bad if line.startswith("tuning failed:")]
+    assert line.startswith("tuning failed: `churn tune --trials 30`: ")
+    assert "Tuning failed: `churn tune --trials 30`: " in record.context
     assert reason in line
     assert "\n" not in line
     assert record.chosen == "accept the model"  # training, evaluation and tests still ran

@@ -250,7 +250,7 @@ def fixes_and_verification(ctx: Context) -> Report:
             uncertainty,
             *([coverage] if coverage and not covers(report) else []),
             *(f"`{f.where}`: {f.message}" for f in remaining),
-            *([tuned] if tuned.startswith(TUNE_FAILED) else []),
+            *([tuned[0].lower() + tuned[1:]] if tuned.startswith(TUNE_FAILED) else []),
             *([gain_text(study)] if study and not improved(study) else []),
         ],
         confirmation=f"`{project.package} evaluate --run {summary['run_dir']}` reproduces it.",
@@ -301,6 +301,7 @@ def tune(ctx: Context) -> tuple[dict[str, Any] | None, str]:
             raise ToolError(f"`{package} tune --json` printed no {', '.join(missing)}")
     except (ToolError, ValueError, TypeError) as exc:  # ValueError: output that is not JSON
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
+        reason = reason.removeprefix(f"`{package} tune` failed: ")  # the command is named below
         return None, f"{TUNE_FAILED} `{package} tune --trials {trials}`: {reason}"
     return study, study_text(package, trials, study)
 
