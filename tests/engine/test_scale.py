@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import canned_project, completed
+from fakes import PROFILE, canned_project, completed
 from ml_phases import adr, engine
 from ml_phases import state as run_state
 from ml_phases.backends.offline import scale
@@ -21,7 +21,8 @@ DATA_MB = 200 * 34 * 4 / 2**20
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     made = canned_project(tmp_path / "churn", monkeypatch)
-    monkeypatch.setattr(scale, "machine_memory_mb", lambda: 16384.0)  # a 16 GB machine
+    made["memory"] = lambda mb: monkeypatch.setattr(scale, "machine_memory_mb", lambda: mb)
+    made["memory"](16384.0)  # a 16 GB machine
     return made
 
 
@@ -78,14 +79,17 @@ def test_one_device_is_one_process(project: dict) -> None:
     assert record.options[2].cons == ["one device: a second rank would share it"]
 
 
-def test_data_past_a_quarter_of_memory_streams(
-    project: dict, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(scale, "machine_memory_mb", lambda: DATA_MB * 3)  # a quarter is less
+def test_data_past_a_quarter_of_memory_streams(project: dict) -> None:
+    rows = 10_000_000  # 10M rows x 34 float32 inputs = 1297 MB, past a quarter of 4 GB
+    project["outputs"]["profile"] = {**PROFILE, "rows": rows}
+    project["outputs"]["risks"] = {**project["outputs"]["risks"], "rows": rows}
+    project["memory"](4096.0)
     record = design(project)
     assert record.chosen == "streamed batches, one process"
-    assert "more than 1/4 of memory" in record.because
-    assert "Decided: streamed batches (`data.storage: stream`), one process." in record.context
+    assert record.because.startswith(
+        "the data takes 1297.00 MB, more than 1/4 of memory (1024 MB); accelerators: 0 CUDA"
+    )
+    assert "Decided: streamed batches, one process (`data.storage: stream`)." in record.context
     assert run_state.load_facts(project["root"]).infrastructure_design.storage == "stream"
     assert "streamed training with mlflow tracking" in gate_text(project)
 

@@ -453,8 +453,7 @@ def infrastructure_design(ctx: Context) -> Report:
     sized = scale.measure(ctx.project, memory_mb)
     package = ctx.project.package
     command = sized.train_command(package, EXPERIMENT)
-    storage = "streamed batches" if sized.stream else "in-memory batches"
-    processes = f"DDP over {sized.processes} processes" if sized.processes > 1 else "one process"
+    chosen = option_name(sized.stream, sized.processes)
     checks = fact_checks(risks, ctx.metric)
     failed = [name for name, passed, _ in checks if not passed]
     checked = table(
@@ -462,10 +461,10 @@ def infrastructure_design(ctx: Context) -> Report:
         [(name, "pass" if ok else "FAIL", why) for name, ok, why in checks],
     )
     return Report(
-        title=f"Infrastructure design: tracking, checkpoints, {storage}, {processes}",
+        title=f"Infrastructure design: tracking, checkpoints, {chosen}",
         context=(
             f"{measured_scale(ctx, sized, width)}\n\nRule: {scale.rule()}.\n\n"
-            f"Decided: {storage} (`{scale.STORAGE_KEY}: {sized.storage}`), {processes}."
+            f"Decided: {chosen} (`{scale.STORAGE_KEY}: {sized.storage}`)."
             f" Train with `{command}`; `{scale.STORAGE_KEY}: auto` picks {sized.storage} by the"
             f" same rule, and `{scale.STORAGE_KEY}=stream` or `=memory` on the command line forces"
             " either."
@@ -490,11 +489,11 @@ def infrastructure_design(ctx: Context) -> Report:
             f"accelerators: {sized.devices.text}",
         ],
         options=scale_options(sized, package),
-        chosen=option_name(sized.stream, sized.processes),
+        chosen=chosen,
         because=(
             f"the data takes {memory_mb:.2f} MB, "
             + ("more" if sized.stream else "no more")
-            + f" than {limit_text(sized)}, and torch sees {sized.devices.text}."
+            + f" than {limit_text(sized)}; accelerators: {sized.devices.text}."
         ),
         good=[
             f"batch size {batch}: at least 8 optimizer steps an epoch on {train_rows} rows",
