@@ -116,6 +116,9 @@ def check_tracking(config: Config) -> None:
 class MlflowTracker(Tracker):
     def __init__(self, config: Config, run_name: str, run_id: str | None = None) -> None:
         uri = mlflow_uri(config)
+        # Against a server MLflow prints "View run ..." lines on stdout, which would break
+        # `--json`; the summary says where the run went.
+        os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
         try:
             from mlflow import MlflowClient
         except ImportError:
