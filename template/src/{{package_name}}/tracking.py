@@ -1,16 +1,22 @@
 """One small interface over experiment tracking: MLflow, W&B (offline) or nothing.
 
 MLflow defaults to an embedded local store under output_dir (no server to start); set
-MLFLOW_TRACKING_URI (or tracking.uri) to log to a server. Tracking libraries are imported only
-when a run starts, so the CLI stays quick. Metrics arrive in batches (once per epoch).
+MLFLOW_TRACKING_URI (or tracking.uri) to log to a server, which must answer before a run starts.
+Tracking libraries are imported only when a run starts, so the CLI stays quick. Metrics arrive
+in batches (once per epoch).
 """
 
 from __future__ import annotations
 
+import http.client
 import os
+import ssl
 import subprocess
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .config import Config
 from .errors import TrackingError
@@ -43,14 +49,76 @@ class Tracker:
         """Close the run: FINISHED, FAILED or KILLED."""
 
 
+# An MLflow server answers /health in milliseconds; MLflow's own client retries a refused
+# connection for about four minutes before it gives up.
+PROBE_SECONDS = 5.0
+
+
+def masked(text: str, uri: str) -> str:
+    """Text fit to print: the password of uri (user:password@host) in it becomes ***."""
+    password = urlsplit(uri).password
+    return text.replace(f":{password}@", ":***@") if password else text
+
+
+def unreachable(uri: str) -> str | None:
+    """Why nothing answers at an http(s) tracking URI within PROBE_SECONDS, or None if it does."""
+    parts = urlsplit(uri)
+    host = parts.netloc.rpartition("@")[2]  # credentials are MLflow's business, not the probe's
+    health = parts._replace(netloc=host, path=parts.path.rstrip("/") + "/health").geturl()
+    try:
+        urllib.request.urlopen(health, timeout=PROBE_SECONDS).close()
+    except urllib.error.HTTPError:
+        return None  # it answered (perhaps 401 or 404); MLflow reports the rest
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, ssl.SSLError):
+            return None  # it answered; TLS settings (MLFLOW_TRACKING_INSECURE_TLS...) are MLflow's
+        return reason(exc.reason)
+    except (OSError, http.client.HTTPException) as exc:
+        return reason(exc)
+    return None
+
+
+def reason(exc: BaseException | str) -> str:
+    """An OS or HTTP failure in a few words: 'connection refused', 'no answer in 5 s'."""
+    if isinstance(exc, TimeoutError):
+        return f"no answer in {PROBE_SECONDS:g} s"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    return str(exc) or type(exc).__name__
+
+
+def mlflow_uri(config: Config) -> str:
+    """Where MLflow logs: MLFLOW_TRACKING_URI, else tracking.uri, else the embedded store under
+    output_dir. A server is probed first, so an unreachable one fails fast."""
+    local_store = (config.output_dir / "mlruns").resolve()
+    source = "MLFLOW_TRACKING_URI" if os.environ.get("MLFLOW_TRACKING_URI") else "tracking.uri"
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or config.tracking.uri
+    if not uri:
+        # MLflow 3.17+ asks for an explicit opt-in to its local file store.
+        os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+        return local_store.as_uri()
+    why = unreachable(uri) if urlsplit(uri).scheme in ("http", "https") else None
+    if why:
+        raise TrackingError(
+            f"MLflow server {masked(uri, uri)} (from {source}) is not reachable: {why};"
+            " start it (README: A shared tracking server), point MLFLOW_TRACKING_URI or"
+            f" tracking.uri at one that runs, or unset both to log to {local_store}"
+        )
+    return uri
+
+
+def check_tracking(config: Config) -> None:
+    """Fail before any run folder is made if the configured MLflow server does not answer."""
+    if config.tracking.backend == "mlflow":
+        mlflow_uri(config)
+
+
 class MlflowTracker(Tracker):
     def __init__(self, config: Config, run_name: str, run_id: str | None = None) -> None:
-        uri = os.environ.get("MLFLOW_TRACKING_URI") or config.tracking.uri
-        if not uri:
-            store = (config.output_dir / "mlruns").resolve()
-            uri = store.as_uri()
-            # MLflow 3.17+ asks for an explicit opt-in to its local file store.
-            os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+        uri = mlflow_uri(config)
+        # Against a server MLflow prints "View run ..." lines on stdout, which would break
+        # `--json`; the summary says where the run went.
+        os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
         try:
             from mlflow import MlflowClient
         except ImportError:
@@ -71,9 +139,9 @@ class MlflowTracker(Tracker):
                 )
                 self.run_id = self.client.create_run(experiment_id, run_name=run_name).info.run_id
         except Exception as exc:  # any store or network failure, described in one line
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise TrackingError(f"MLflow store {uri} is not usable: {reason}") from None
-        self.location = f"MLflow run {self.run_id} in {uri}"
+            why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise TrackingError(masked(f"MLflow store {uri} is not usable: {why}", uri)) from None
+        self.location = masked(f"MLflow run {self.run_id} in {uri}", uri)
 
     def log_params(self, params: dict[str, Any]) -> None:
         from mlflow.entities import Param
