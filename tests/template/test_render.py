@@ -72,11 +72,15 @@ BASE_FILES = [
 FAMILY_FILES = {
     "tabular": [
         "benchmarks/bench_candidates.py",
+        "benchmarks/bench_ddp.py",
         "benchmarks/bench_memory.py",
         "benchmarks/bench_train.py",
+        "src/{pkg}/batches.py",
+        "src/{pkg}/distributed.py",
         "src/{pkg}/losses.py",
         "src/{pkg}/metrics.py",
         "src/{pkg}/models.py",
+        "tests/test_distributed.py",
         "tests/test_losses.py",
         "tests/test_metrics.py",
         "tests/test_models.py",
