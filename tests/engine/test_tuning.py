@@ -128,3 +128,19 @@ def test_a_failed_study_is_one_line_and_the_checks_still_run(
     assert "\n" not in line
     assert record.chosen == "accept the model"  # training, evaluation and tests still ran
     assert {"train", "evaluate", "tests all"} <= set(project["calls"])
+
+
+def test_a_study_without_an_untuned_value_is_recorded_without_a_comparison(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A study that already held a trial of other defaults measures no untuned value (null).
+    canned = canned_project(tmp_path / "churn", monkeypatch)
+    answers = canned["root"] / ".copier-answers.yml"
+    answers.write_text(yaml.safe_dump({**yaml.safe_load(answers.read_text()), "tuning_trials": 30}))
+    canned["outputs"]["tune"] = {**STUDY, "untuned_value": None}
+    engine.run(canned["root"])
+    engine.approve(canned["root"])
+    assert engine.run(canned["root"]) == "done"
+    context = verdict(canned["root"]).context
+    assert "the untuned value was not measured in this study" in context
+    assert "better;" not in context

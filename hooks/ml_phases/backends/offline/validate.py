@@ -308,12 +308,22 @@ def tune(ctx: Context) -> tuple[dict[str, Any] | None, str]:
 
 def improved(study: dict[str, Any]) -> bool:
     """Whether the best trial beats the config's own values in the study's direction."""
+    if study["best_value"] is None or study["untuned_value"] is None:
+        return False
     sign = -1 if study["direction"] == "minimize" else 1
     return sign * (study["best_value"] - study["untuned_value"]) > 0
 
 
 def comparison(study: dict[str, Any]) -> str:
     """'validation rmse 52.1000 against 55.3000 untuned (-3.2000, better; minimize)'."""
+    if study["best_value"] is None:
+        return f"validation {study['metric']}: no trial finished"
+    if study["untuned_value"] is None:  # a study that already held other defaults' trial
+        return (
+            f"validation {study['metric']} {fmt(study['best_value'])}; the untuned value was"
+            " not measured in this study (its first trial queued other defaults: give the"
+            " study a new name, tune.study, to measure these)"
+        )
     difference = study["best_value"] - study["untuned_value"]
     return (
         f"validation {study['metric']} {fmt(study['best_value'])} against"
