@@ -77,9 +77,11 @@ FAMILY_FILES = {
         "src/{pkg}/losses.py",
         "src/{pkg}/metrics.py",
         "src/{pkg}/models.py",
+        "src/{pkg}/streaming.py",
         "tests/test_losses.py",
         "tests/test_metrics.py",
         "tests/test_models.py",
+        "tests/test_streaming.py",
     ],
     "forecasting": [
         "benchmarks/bench_candidates.py",

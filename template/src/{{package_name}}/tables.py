@@ -92,7 +92,9 @@ def scan_table(path: Path) -> pl.LazyFrame:
     with `collect_lazy`, which keeps `read_table`'s one-line errors for the reading it does."""
     suffix = _table_suffix(path)
     with _reading(path, suffix):
-        return pl.scan_csv(path, **CSV_OPTIONS) if suffix == ".csv" else pl.scan_parquet(path)
+        lazy = pl.scan_csv(path, **CSV_OPTIONS) if suffix == ".csv" else pl.scan_parquet(path)
+        lazy.collect_schema()  # reads the header or metadata: a corrupt file fails here
+    return lazy
 
 
 def collect_lazy(path: Path, *queries: pl.LazyFrame) -> list[pl.DataFrame]:
