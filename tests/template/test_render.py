@@ -73,6 +73,7 @@ FAMILY_FILES = {
     "tabular": [
         "benchmarks/bench_candidates.py",
         "benchmarks/bench_memory.py",
+        "benchmarks/bench_stream.py",
         "benchmarks/bench_train.py",
         "src/{pkg}/losses.py",
         "src/{pkg}/metrics.py",
