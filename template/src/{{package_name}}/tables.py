@@ -87,12 +87,19 @@ def read_table(path: Path) -> pl.DataFrame:
     return frame
 
 
-def scan_table(path: Path) -> pl.LazyFrame:
+def scan_table(path: Path, row_index: str | None = None) -> pl.LazyFrame:
     """A CSV or Parquet file as a lazy query (nothing read but the header or metadata): run it
-    with `collect_lazy`, which keeps `read_table`'s one-line errors for the reading it does."""
+    with `collect_lazy`, which keeps `read_table`'s one-line errors for the reading it does.
+
+    `row_index` names a column of row numbers the reader adds: unlike `with_row_index` on the
+    query, whose reordering buffers grew with the rows read (705 MB at 8M rows, 377 MB at 2M,
+    through a slow consumer), it keeps a streamed query's memory flat (447 vs 406 MB)."""
     suffix = _table_suffix(path)
     with _reading(path, suffix):
-        lazy = pl.scan_csv(path, **CSV_OPTIONS) if suffix == ".csv" else pl.scan_parquet(path)
+        if suffix == ".csv":
+            lazy = pl.scan_csv(path, row_index_name=row_index, **CSV_OPTIONS)
+        else:
+            lazy = pl.scan_parquet(path, row_index_name=row_index)
         lazy.collect_schema()  # reads the header or metadata: a corrupt file fails here
     return lazy
 
