@@ -108,7 +108,8 @@ def rule() -> str:
     return (
         f"stream the data from disk (`{STORAGE_KEY}: stream`) when it takes more than"
         f" 1/{STREAM_SHARE} of physical memory, else keep it in memory (`{STORAGE_KEY}: memory`);"
-        f" the project's `{STORAGE_KEY}: auto` applies the same share when it runs. Train with"
+        f" the project's `{STORAGE_KEY}: auto` applies the same share when it runs, to its own"
+        " estimate (the row count times the in-memory size of the first 1000 rows). Train with"
         " DDP, `torchrun --standalone --nproc_per_node <devices>`, when torch sees more than one"
         " accelerator, else in one process: on CPU one process already uses every core through"
         " torch's threads, while torchrun gives each rank one thread (OMP_NUM_THREADS=1) and adds"
