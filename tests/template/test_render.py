@@ -241,10 +241,18 @@ def test_matrix_projects_are_ruff_clean(matrix_projects: dict[str, Path]) -> Non
     assert formatted.returncode == 0, formatted.stdout
 
 
-@pytest.mark.parametrize("package", ["ab", "a" * 30, "zeta_model"])
-def test_any_package_name_stays_lint_clean(tmp_path: Path, package: str) -> None:
+@pytest.mark.parametrize(
+    ("package", "task_type"),
+    [
+        ("ab", "classification"),
+        ("a" * 30, "classification"),
+        ("a" * 30, "forecasting"),
+        ("zeta_model", "classification"),
+    ],
+)
+def test_any_package_name_stays_lint_clean(tmp_path: Path, package: str, task_type: str) -> None:
     """Import sorting and wrapping depend on the name's length and place in the alphabet."""
-    project = render(tmp_path / "project", package_name=package)
+    project = render(tmp_path / "project", package_name=package, task_type=task_type)
     for args in (["check"], ["format", "--check"]):
         result = ruff(*args, "--no-cache", project)
         assert result.returncode == 0, result.stdout
