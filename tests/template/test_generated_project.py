@@ -29,6 +29,16 @@ def run(command: list[str | Path], cwd: Path) -> subprocess.CompletedProcess[str
     )
 
 
+def copy_project(
+    dest: Path, *, timeout: float = 300, **answers: str
+) -> subprocess.CompletedProcess[str]:
+    """`copier copy --trust --defaults` of the template's HEAD, as a user runs it, with answers."""
+    data = [arg for key, value in answers.items() for arg in ("--data", f"{key}={value}")]
+    return copier_cli(
+        "copy", "--trust", "--defaults", "--vcs-ref", "HEAD", *data, ROOT, dest, timeout=timeout
+    )
+
+
 def interrupt_at(command: list[str | Path], cwd: Path, line: str) -> tuple[int, str]:
     """Start a command, press Ctrl-C once it prints `line`; its exit code and output."""
     process = subprocess.Popen(
@@ -62,19 +72,7 @@ def test_generated_project_installs_runs_the_phases_and_passes_its_checks(
     # The task finds uv where a user's shell would: on PATH (here, the dev environment's).
     monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     project = tmp_path / "project"
-    copied = copier_cli(
-        "copy",
-        "--trust",
-        "--defaults",
-        "--vcs-ref",
-        "HEAD",
-        "--data",
-        f"task_type={task_type}",
-        "--data",
-        f"auto_approve={str(auto_approve).lower()}",
-        ROOT,
-        project,
-    )
+    copied = copy_project(project, task_type=task_type, auto_approve=str(auto_approve).lower())
     assert copied.returncode == 0, copied.stdout + copied.stderr
     assert "ml-flow: ready" in copied.stdout, copied.stdout + copied.stderr
     python = project / ".venv/bin/python"
@@ -134,20 +132,11 @@ def test_a_forecasting_project_runs_all_twelve_phases_on_each_bundled_series(
     cover within 0.1 of their level, and the records carry those measured numbers."""
     monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     project = tmp_path / sample
-    copied = copier_cli(
-        "copy",
-        "--trust",
-        "--defaults",
-        "--vcs-ref",
-        "HEAD",
-        "--data",
-        "task_type=forecasting",
-        "--data",
-        f"data_source=sample:{sample}",
-        "--data",
-        "auto_approve=true",
-        ROOT,
+    copied = copy_project(
         project,
+        task_type="forecasting",
+        data_source=f"sample:{sample}",
+        auto_approve="true",
         timeout=1200,  # an environment, a bake-off and three trainings: minutes on a busy machine
     )
     assert copied.returncode == 0, copied.stdout + copied.stderr
@@ -187,17 +176,13 @@ def assert_every_forecasting_combination_passes_its_suite(python: Path, folder: 
         for backend in choices["agent_backend"]["choices"].values():
             package = f"fc_{tracking}_{backend}"
             project = folder / package
-            copied = copier_cli(
-                "copy",
-                "--trust",
-                "--defaults",
-                "--vcs-ref",
-                "HEAD",
-                *("--data", "task_type=forecasting", "--data", "setup_env=false"),
-                *("--data", f"tracking={tracking}", "--data", f"agent_backend={backend}"),
-                *("--data", f"package_name={package}"),
-                ROOT,
+            copied = copy_project(
                 project,
+                task_type="forecasting",
+                setup_env="false",
+                tracking=tracking,
+                agent_backend=backend,
+                package_name=package,
             )
             assert copied.returncode == 0, copied.stdout + copied.stderr
             tests = subprocess.run(
