@@ -364,6 +364,8 @@ TRAINING_IMPLEMENTATION = Phase(
 @dataclass(frozen=True)
 class IntegrationFacts:
     checks: list[str]  # the smoke checks run, as the ADR states them
+    serving: dict[str, Any] | None = None  # bench_serve's figures for the short run
+    meets_budget: bool | None = None  # p99 at concurrency 1 within max_latency_ms (None: no budget)
 
 
 INTEGRATION = Phase(
@@ -371,11 +373,17 @@ INTEGRATION = Phase(
     name="Integration",
     slug="integration",
     meta="Implementation",
-    goal="Wire inference and check the whole path: train, predict, export.",
+    goal="Wire inference and serving, and check the whole path: train, predict, serve, export;"
+    " measure the server's latency against the answers' budget (max_latency_ms).",
     steps=(
         Step(
             (
-                _agent("ml-engineer", "inference API and export", "src/{pkg}/predict.py"),
+                _agent(
+                    "ml-engineer",
+                    "inference API, HTTP serving and export",
+                    "src/{pkg}/predict.py",
+                    "src/{pkg}/serve.py",
+                ),
                 _agent(
                     "mlops-engineer", "integration and smoke tests", "tests/test_integration.py"
                 ),
@@ -383,7 +391,7 @@ INTEGRATION = Phase(
         ),
     ),
     inputs=(6, 7, 8),
-    outputs=("prediction and export smoke checks",),
+    outputs=("prediction, serving and export smoke checks", "serving latency against its budget"),
     facts=IntegrationFacts,
     writes_code=True,
 )
@@ -467,6 +475,7 @@ FIXES_AND_VERIFICATION = Phase(
 @dataclass(frozen=True)
 class SummaryFacts:
     model_card: str  # where the model card is
+    noise_floor_psi: float | None = None  # the largest PSI of validation against training
 
 
 SUMMARY = Phase(
@@ -474,7 +483,8 @@ SUMMARY = Phase(
     name="Summary",
     slug="summary",
     meta="Validation",
-    goal="Summarise the decisions and measured results; write the model card and next steps.",
+    goal="Summarise the decisions and measured results; write the model card, a monitoring plan"
+    " (drift thresholds against the validation split's noise floor) and next steps.",
     steps=(_one("ml-writer", "summary, model card, next steps", "docs/model_card.md"),),
     inputs=tuple(range(1, 12)),
     outputs=("docs/model_card.md",),

@@ -265,12 +265,28 @@ class Project:
         *overrides: str,
         config: str = "configs/default.yaml",
         env: dict[str, str | None] | None = None,
+        verdicts: tuple[int, ...] = (),
     ) -> Any:
-        """`<pkg> <command> --json` parsed; a failure is a ToolError with the tool's message."""
+        """`<pkg> <command> --json` parsed; a failure is a ToolError with the tool's message.
+        `verdicts` are exit codes that answer rather than fail (`monitor` exits 13 on drift)."""
         args = ("-m", self.package, command, "--config", config, *overrides, "--json")
-        result = self.run(*args, env=env)
-        if result.returncode != 0:
+        return self.parsed(f"{self.package} {command}", self.run(*args, env=env), verdicts)
+
+    def script(self, path: str, *args: str, timeout: float | None = None) -> Any:
+        """`python <path> ARGS --json` parsed (a benchmark of the project's); a failure is a
+        ToolError with the script's message."""
+        return self.parsed(path, self.run(path, *args, "--json", timeout=timeout))
+
+    @staticmethod
+    def parsed(
+        name: str, result: subprocess.CompletedProcess[str], verdicts: tuple[int, ...] = ()
+    ) -> Any:
+        """A command's JSON output, or a ToolError with its last line of error."""
+        if result.returncode != 0 and result.returncode not in verdicts:
             lines = (result.stderr or result.stdout).strip().splitlines()
             reason = lines[-1] if lines else f"exit code {result.returncode}"
-            raise ToolError(f"`{self.package} {command}` failed: {reason}")
-        return json.loads(result.stdout)
+            raise ToolError(f"`{name}` failed: {reason}")
+        try:
+            return json.loads(result.stdout)
+        except ValueError:
+            raise ToolError(f"`{name}` printed no JSON: {result.stdout[-200:]!r}") from None

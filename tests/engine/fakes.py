@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 import shutil
 import subprocess
 import sys
@@ -394,6 +395,56 @@ def forecast_evaluation(mase: dict[str, float], coverage: float, beats: bool) ->
 FORECAST_EVALUATION = forecast_evaluation(metric(0.5731, 1.0412, 0.5214, 0.6248), 0.8716, True)
 
 
+def latency(p50: float, p95: float, p99: float, rps: float) -> dict[str, float]:
+    return {"p50_ms": p50, "p95_ms": p95, "p99_ms": p99, "rps": rps}
+
+
+# What benchmarks/bench_serve.py --json prints: our server only (phase 9 runs no MLflow).
+BENCH_SERVE = {
+    "run": ".ml-flow/smoke/runs/x",
+    "model": "linear",
+    "requests": 300,
+    "servers": {
+        "project": {
+            "ready_s": 2.1,
+            "c1": latency(1.9, 2.4, 3.1, 480.0),
+            "c8": latency(14.0, 19.0, 22.0, 530.0),
+            "batch_rows_per_s": 95000.0,
+        }
+    },
+}
+
+
+def drift(name: str, psi: float, p_value: float, flagged: bool = False) -> dict[str, Any]:
+    return {
+        "name": name,
+        "kind": "numeric",
+        "psi": psi,
+        "test": "ks",
+        "statistic": 0.05,
+        "p_value": p_value,
+        "missing_train": 0.0,
+        "missing_new": 0.0,
+        "unseen": [],
+        "unseen_share": 0.0,
+        "drift": flagged,
+        "reasons": ["psi", "ks"] if flagged else [],
+    }
+
+
+# What `monitor --split val --json` prints: validation against training, no drift.
+MONITOR = {
+    "run": "outputs/runs/x",
+    "source": "split:val",
+    "rows": 200,
+    "verdict": "no drift",
+    "thresholds": {"psi": 0.2, "p_value": 0.01, "missing_rate": 0.1, "unseen_share": 0.01},
+    "features": [drift("tenure", 0.061, 0.42), drift("plan", 0.02, 0.8)],
+    "prediction": {"psi": 0.03, "test": "ks", "statistic": 0.04, "p_value": 0.7, "drift": False},
+    "drifted": [],
+    "plot": None,
+}
+
 GREEN = TestRun((), 12, 0, 0, 1.0)
 RED = TestRun((), 11, 1, 0, 1.0, ("tests/test_experiment.py::test_x: assert 1 == 2",))
 
@@ -458,6 +509,8 @@ def tables(task: str = "classification") -> dict[str, Any]:
     return {
         **answers,
         "export": {"max_abs_diff": 0.0},
+        "bench_serve": BENCH_SERVE,
+        "monitor": MONITOR,
         "devices": completed("0\n"),  # torch.cuda.device_count() on a CPU machine
         "tests": GREEN,
         "ruff check": completed("[]"),
@@ -486,7 +539,9 @@ def canned_project(
             raise value
         return copy.deepcopy(value)
 
-    def cli(self: Project, command: str, *given: str, config: str = "", env=None) -> Any:
+    def cli(
+        self: Project, command: str, *given: str, config: str = "", env=None, verdicts=()
+    ) -> Any:
         overrides.append(list(given))
         commands.append((command, list(given), config))
         return answer(command)
@@ -501,6 +556,8 @@ def canned_project(
     def run(self: Project, *args: str, timeout=None, env=None) -> subprocess.CompletedProcess[str]:
         if args == ("-c", DEVICE_PROBE):
             return answer("devices")
+        if args[0] == "benchmarks/bench_serve.py":
+            return completed(json.dumps(answer("bench_serve")))
         assert args[:2] == ("-m", "ruff"), f"an unexpected command: {args}"
         return answer(f"ruff {args[2]}")
 

@@ -78,6 +78,8 @@ def tool(argv: list[str]) -> int:
     if argv[0] == "-c":  # the device count: what the project's torch sees
         print(tables()["devices"].stdout, end="")
         return 0
+    if argv[0].endswith(".py"):  # a benchmark script of the project's
+        argv = ["-m", Path(argv[0]).stem, *argv[1:]]
     module, rest = argv[1], argv[2:]
     name = rest[0] if module == "churn" else module
     (root / "outputs").mkdir(exist_ok=True)

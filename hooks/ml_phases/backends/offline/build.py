@@ -27,6 +27,7 @@ from ...layout import SMOKE, adr_dir
 from ...phases import IntegrationFacts, ModelImplementationFacts, TrainingImplementationFacts
 from ...project import TestRun
 from ..base import Context, Report, with_keys
+from . import serving
 from .common import BAKEOFF_PHASE, EXPERIMENT_PHASE, SMOKE_PHASE, fmt
 
 FILES = Path(__file__).with_name("files")
@@ -296,12 +297,17 @@ def integration(ctx: Context) -> Report:
     model = ctx.facts.model_implementation.model
     exportable = ctx.exportable
     exported = project.cli("export", "--run", run) if model in exportable else None
+    bench = serving.benchmark(ctx, run)
+    budget = serving.budget_ms(ctx.answers)
+    meets = serving.meets_budget(ctx, bench)
+    latency = serving.verdict(ctx, bench)
     tests = workspace(ctx).verify()
     per_call = (
         f"every call pays a process start and a model load: `predict` took {predict_s:.2f} s"
         f" for {predicted['rows']} rows, so one row at a time is slow"
     )
     artifact = "saved model" if ctx.forecasting else "predictor.joblib"
+    ours = bench["servers"]["project"]
     checks = [
         forecast_check(ctx, predicted, predict_s)
         if ctx.forecasting
@@ -311,6 +317,9 @@ def integration(ctx: Context) -> Report:
         if exported
         else f"`export`: not applicable, {exports(exportable)}; the run's {artifact} is the"
         " deployable artifact",
+        f"`serve` (`{serving.BENCH}`, {bench['requests']} requests per level): {latency};"
+        f" {ours['c1']['rps']:.0f} requests/s at concurrency 1, {ours['c8']['rps']:.0f} at 8,"
+        f" {ours['batch_rows_per_s']:.0f} rows/s in batches of 1,000",
     ]
     written = (
         "forecasts the horizon with intervals, evaluates the held-out origins and their"
@@ -320,37 +329,57 @@ def integration(ctx: Context) -> Report:
         else "predicts 50 rows, evaluates the held-out rows and exports (or checks the export is"
         " refused for a scikit-learn model)"
     )
+    server_bad = [] if meets is not False else [f"{latency}: the service misses its budget"]
+    options = [
+        Option(
+            "batch predictions with the CLI",
+            f"`predict` for files, `export` for the {' and '.join(exportable)}"
+            if ctx.forecasting
+            else "`predict` for files, `export` for the MLP",
+            checks[:2],
+            [per_call],
+        ),
+        Option(
+            "the project's HTTP service",
+            f"`{project.package} serve`: FastAPI, the model loaded once, requests validated"
+            " against the training schema",
+            [latency] if meets is not False else ["the model is loaded once, not on every call"],
+            ["a server to run, secure and monitor", *server_bad],
+        ),
+    ]
+    target = ctx.answers.get("deployment_target", "batch")
+    chosen = options[1] if target == "realtime" else options[0]
     return Report(
-        title="Integration: predict and export from a trained run",
+        title="Integration: predict, serve and export from a trained run",
         context=(
             f"Smoke checks on the short run `{run}` of phase {SMOKE_PHASE}:\n\n"
             + "\n".join(f"* {check}" for check in checks)
+            + f"\n\nServing latency, measured by `{serving.BENCH}` on this machine:\n\n"
+            + serving.latency_table(bench)
             + "\n\n`tests/test_integration.py` trains the experiment for two epochs,"
-            f" {written}. {tests_line(tests)}"
+            f" {written}, and starts the server to check its answers against `predict`."
+            f" {tests_line(tests)}"
         ),
-        drivers=["a trained run must serve predictions the way users will call it"],
-        options=[
-            Option(
-                "the project's CLI and predict module",
-                f"`predict` for files, `export` for the {' and '.join(exportable)}"
-                if ctx.forecasting
-                else "`predict` for files, `export` for the MLP",
-                checks,
-                [per_call],
-            ),
-            Option(
-                "a web service",
-                "an HTTP API around the predictor",
-                ["the model is loaded once, not on every call"],
-                ["not asked for", "a server to run, secure and monitor"],
-            ),
+        drivers=[
+            "a trained run must serve predictions the way users will call it",
+            f"deployment target: {target}",
+            f"latency budget: {f'{budget:g} ms per prediction' if budget else 'none'}",
         ],
-        chosen="the project's CLI and predict module",
-        because="both paths ran on a real run, and the integration test keeps them working.",
-        good=["`tests/test_integration.py`"],
-        bad=[per_call],
+        options=options,
+        chosen=chosen.name,
+        because=(
+            f"the deployment target is {target};"
+            + (
+                " the service's latency was measured against the budget."
+                if target == "realtime"
+                else " files are predicted in batches, and the service stays available."
+            )
+        ),
+        good=["`tests/test_integration.py`", latency],
+        bad=[per_call] if chosen is options[0] else chosen.cons,
         confirmation=tests_line(tests),
-        facts=IntegrationFacts(checks=checks),
+        status="accepted" if meets is not False or target != "realtime" else "rejected",
+        facts=IntegrationFacts(checks=checks, serving=bench, meets_budget=meets),
     )
 
 

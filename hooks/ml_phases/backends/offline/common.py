@@ -14,6 +14,7 @@ BAKEOFF_PHASE = phases.MODEL_ARCHITECTURE.number  # the candidates' cross-valida
 FACT_CHECK_PHASE = phases.INFRASTRUCTURE_DESIGN.number  # the design's fact-checks
 EXPERIMENT_PHASE = phases.MODEL_IMPLEMENTATION.number  # the experiment config
 SMOKE_PHASE = phases.TRAINING_IMPLEMENTATION.number  # the short training run
+SERVE_PHASE = phases.INTEGRATION.number  # the serving benchmark
 HELD_OUT_PHASE = phases.FIXES_AND_VERIFICATION.number  # the full run, held-out metrics
 CARD_PHASE = phases.SUMMARY.number  # the model card
 

@@ -22,8 +22,9 @@ from ...layout import adr_dir
 from ...phases import FixesAndVerificationFacts, QualityReviewFacts, SummaryFacts
 from ...project import ToolError
 from ..base import Context, Report
+from . import serving
 from .build import EXPERIMENT, workspace
-from .common import BAKEOFF_PHASE, CARD_PHASE, HELD_OUT_PHASE, PROBLEM_PHASE, fmt
+from .common import BAKEOFF_PHASE, CARD_PHASE, HELD_OUT_PHASE, PROBLEM_PHASE, SERVE_PHASE, fmt
 
 MODEL_CARD = "docs/model_card.md"
 COVERAGE_TOLERANCE = 0.1  # how far an interval's coverage may fall from its level
@@ -449,7 +450,9 @@ def summary(ctx: Context) -> Report:
     paths = records(adr_dir(root))
     decisions = {n: (parse(p.read_text(encoding="utf-8")), p.name) for n, p in paths.items()}
     done = ctx.facts.fixes_and_verification
-    card = model_card(ctx, decisions)
+    floor = serving.noise_floor(ctx, done.train["run_dir"])
+    plan = serving.monitoring_plan(ctx.project.package, floor)
+    card = model_card(ctx, decisions, plan)
     (root / MODEL_CARD).write_text(card, encoding="utf-8")
     approved = ctx.approved or ctx.facts.model_architecture.chosen
     value = done.evaluation["metrics"][ctx.metric]
@@ -461,7 +464,7 @@ def summary(ctx: Context) -> Report:
             for n, (record, name) in sorted(decisions.items())
         ],
     )
-    steps = next_steps(ctx)
+    steps = next_steps(ctx, floor)
     return Report(
         title=f"Summary: {approved} ({ctx.candidates[approved]}) for {ctx.answers['target']},"
         f" {ctx.metric} {fmt(value['value'])}",
@@ -489,13 +492,17 @@ def summary(ctx: Context) -> Report:
         because=f"of the held-out verdict in phase {HELD_OUT_PHASE}.",
         good=[f"`{MODEL_CARD}`"],
         confirmation=f"The model card's numbers are those of phase {HELD_OUT_PHASE}'s run.",
-        more="Next steps:\n\n" + "\n".join(f"* {step}" for step in steps),
-        facts=SummaryFacts(model_card=MODEL_CARD),
+        more="Monitoring plan (`monitor --split val` on the held-out run):\n\n"
+        + "\n".join(f"* {line}" for line in plan)
+        + "\n\nNext steps:\n\n"
+        + "\n".join(f"* {step}" for step in steps),
+        facts=SummaryFacts(model_card=MODEL_CARD, noise_floor_psi=serving.floor_psi(floor)),
     )
 
 
-def next_steps(ctx: Context) -> list[str]:
+def next_steps(ctx: Context, floor: dict[str, Any]) -> list[str]:
     risks, done = ctx.facts.risk_assessment.risks, ctx.facts.fixes_and_verification
+    served = ctx.facts.integration
     steps = [f"address the data risk: {r['message']}" for r in risks if r["severity"] == "high"]
     steps += [f"fix `{f['path']}:{f['line']}`: {f['message']}" for f in done.remaining]
     steps += [
@@ -518,12 +525,20 @@ def next_steps(ctx: Context) -> list[str]:
             f"train the tuned config `{done.tuning['best_config']}` and evaluate it on the"
             f" held-out rows ({gain_text(done.tuning)})"
         )
+    if served.meets_budget is False:
+        latency = serving.verdict(ctx, served.serving)
+        steps.append(f"make serving faster or relax the budget: {latency}")
+    if floor["verdict"] != "no drift":
+        steps.append(
+            "the validation split drifts from training on"
+            f" {', '.join(floor['drifted'])}: check the split before trusting drift alerts"
+        )
     if not done.accepted:
         steps.append("the model does not beat the baseline: reject the design with the evidence")
     return steps or ["none found by the checks; watch the metric on new data"]
 
 
-def model_card(ctx: Context, decisions: dict[int, tuple[Any, str]]) -> str:
+def model_card(ctx: Context, decisions: dict[int, tuple[Any, str]], plan: list[str]) -> str:
     answers, facts = ctx.answers, ctx.facts
     done = facts.fixes_and_verification
     evaluation, trained = done.evaluation, done.train
@@ -573,6 +588,14 @@ def model_card(ctx: Context, decisions: dict[int, tuple[Any, str]]) -> str:
         for n, (record, name) in sorted(decisions.items())
     )
     package = ctx.project.package
+    served = facts.integration
+    service = (
+        f"{serving.verdict(ctx, served.serving)} (phase {SERVE_PHASE}, `{serving.BENCH}` on the"
+        f" short run):\n\n{serving.latency_table(served.serving)}"
+        if served.serving
+        else f"not measured (phase {SERVE_PHASE} ran no benchmark)"
+    )
+    monitoring = "\n".join(f"- {line}" for line in plan)
     return f"""# Model card: {answers.get("project_name") or package}
 
 Written by ml-phases (phase {CARD_PHASE}) on {today} from the design records in
@@ -609,6 +632,14 @@ Constraints:
 {metrics}
 
 Verdict (phase {HELD_OUT_PHASE}): the model {verdict} the baseline on {ctx.metric}.
+
+## Serving
+
+`{package} serve --run <run>` answers `POST /predict` on 127.0.0.1:8000. Latency: {service}
+
+## Monitoring
+
+{monitoring}
 
 ## Risks and limitations
 
