@@ -45,6 +45,10 @@ class Tracker:
     def set_tags(self, tags: dict[str, str]) -> None:
         """Searchable tags: git commit, data fingerprint, model."""
 
+    def log_model(self, run_dir: Path) -> str | None:
+        """The trained run as a model the backend's own tools serve; its URI, None if none."""
+        return None
+
     def finish(self, status: str = "FINISHED") -> None:
         """Close the run: FINISHED, FAILED or KILLED."""
 
@@ -108,9 +112,19 @@ def mlflow_uri(config: Config) -> str:
 
 
 def check_tracking(config: Config) -> None:
-    """Fail before any run folder is made if the configured MLflow server does not answer."""
+    """Fail before any run folder is made if the configured MLflow server does not answer, or
+    if the model `train` is to log there cannot be (MLflow's pyfunc models take pandas frames,
+    and mlflow-skinny does not bring pandas)."""
     if config.tracking.backend == "mlflow":
         mlflow_uri(config)
+        if config.tracking.log_model:
+            try:
+                import pandas  # noqa: F401
+            except ImportError:
+                raise TrackingError(
+                    "tracking.log_model needs pandas for the MLflow model: pip install pandas,"
+                    " or set tracking.log_model=false"
+                ) from None
 
 
 class MlflowTracker(Tracker):
@@ -127,6 +141,7 @@ class MlflowTracker(Tracker):
                 " or set tracking.backend=none"
             ) from None
         self.client = MlflowClient(tracking_uri=uri)
+        self.logs_model = config.tracking.log_model
         try:
             if run_id is not None:  # log evaluation into the training run
                 self.run_id = self.client.get_run(run_id).info.run_id
@@ -174,6 +189,13 @@ class MlflowTracker(Tracker):
         from mlflow.entities import RunTag
 
         self.client.log_batch(self.run_id, tags=[RunTag(k, v) for k, v in tags.items()])
+
+    def log_model(self, run_dir: Path) -> str | None:
+        if not self.logs_model:
+            return None
+        from .mlmodel import log_model
+
+        return log_model(self.client, self.run_id, run_dir)
 
     def finish(self, status: str = "FINISHED") -> None:
         self.client.set_terminated(self.run_id, status=status)
