@@ -53,6 +53,7 @@ BASE_FILES = [
     "src/{pkg}/diagnostics.py",
     "src/{pkg}/errors.py",
     "src/{pkg}/evaluate.py",
+    "src/{pkg}/monitor.py",
     "src/{pkg}/predict.py",
     "src/{pkg}/runs.py",
     "src/{pkg}/tables.py",
@@ -65,6 +66,7 @@ BASE_FILES = [
     "tests/test_data.py",
     "tests/test_diagnostics.py",
     "tests/test_evaluate_predict.py",
+    "tests/test_monitor.py",
     "tests/test_tracking.py",
     "tests/test_train.py",
 ]
