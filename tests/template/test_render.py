@@ -64,6 +64,7 @@ BASE_FILES = [
     "src/{pkg}/tracking.py",
     "src/{pkg}/train.py",
     "tests/conftest.py",
+    "tests/serving.py",
     "tests/test_bakeoff.py",
     "tests/test_cli.py",
     "tests/test_config.py",
