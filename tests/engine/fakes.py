@@ -471,6 +471,7 @@ def write_project(
         "evaluate",
         "models",
         "predict",
+        "service",
         "train",
     ):
         (root / f"src/{package}/{module}.py").write_text(f'"""The {module} module."""\n')
