@@ -47,7 +47,7 @@ def test_batch_deployment_measures_the_server_and_card_carries_the_figures(
     assert "| project | 1 | 1.90 | 2.40 | 3.10 | 480 | 95000 |" in integration.context
     card = (root / "docs/model_card.md").read_text()
     assert "p99 3.10 ms for one row at concurrency 1; the answers set no latency budget" in card
-    assert "| project | 8 | 14.00 | 19.00 | 22.00 | 530 |  |" in card
+    assert "| project | 8 | 14.00 | 19.00 | 22.00 | 530 | - |" in card
     # Phase 12 asked monitor for validation against training of the held-out run.
     (monitor,) = [given for command, given, _ in project["commands"] if command == "monitor"]
     assert monitor[-2:] == ["--split", "val"]
@@ -99,3 +99,14 @@ def test_a_noise_floor_at_the_threshold_raises_the_alert_level(
     assert engine.run(root) == "done"
     card = (root / "docs/model_card.md").read_text()
     assert "sampling noise alone would alert; alert on PSI above 0.62" in card
+
+
+def test_the_card_and_records_with_latency_tables_pass_markdownlint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, markdownlint
+) -> None:
+    project = canned(tmp_path, monkeypatch, deployment_target="realtime", max_latency_ms=2)
+    root = project["root"]
+    assert engine.run(root) == "done"
+    docs = [root / "docs/model_card.md", *sorted((root / "docs/adr").glob("00*.md"))]
+    linted = markdownlint(docs)
+    assert linted.returncode == 0, linted.stdout + linted.stderr

@@ -69,7 +69,7 @@ def latency_table(bench: dict[str, Any]) -> str:
                     f"{figures['p95_ms']:.2f}",
                     f"{figures['p99_ms']:.2f}",
                     f"{figures['rps']:.0f}",
-                    f"{server['batch_rows_per_s']:.0f}" if level == "c1" else "",
+                    f"{server['batch_rows_per_s']:.0f}" if level == "c1" else "-",
                 )
             )
     return table(
