@@ -170,12 +170,15 @@ def test_a_forecasting_project_runs_all_twelve_phases_on_each_bundled_series(
 def assert_every_forecasting_combination_passes_its_suite(python: Path, folder: Path) -> None:
     """The other tracking x agent_backend renders of a forecasting project pass their own suite
     too, run with the environment one of them built (each under a package name of its own, on
-    PYTHONPATH, so the installed one cannot stand in for it)."""
+    PYTHONPATH, so the installed one cannot stand in for it). The agent backend changes only how
+    the environment is set up: its renders' code, tests and configs are checked identical, and
+    the suite runs once per tracking choice."""
     choices = yaml.safe_load((ROOT / "copier.yml").read_text().split("\n---")[0])
     for tracking in choices["tracking"]["choices"].values():
+        package = f"fc_{tracking}"
+        trees = []
         for backend in choices["agent_backend"]["choices"].values():
-            package = f"fc_{tracking}_{backend}"
-            project = folder / package
+            project = folder / f"{package}_{backend}"
             copied = copy_project(
                 project,
                 task_type="forecasting",
@@ -185,13 +188,25 @@ def assert_every_forecasting_combination_passes_its_suite(python: Path, folder: 
                 package_name=package,
             )
             assert copied.returncode == 0, copied.stdout + copied.stderr
-            tests = subprocess.run(
-                [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-                cwd=project,
-                capture_output=True,
-                text=True,
-                timeout=600,
-                check=False,
-                env={**os.environ, "PYTHONPATH": str(project / "src")},
-            )
-            assert tests.returncode == 0, f"{package}: {tests.stdout[-3000:]}"
+            trees.append(code_tree(project))
+        assert all(tree == trees[0] for tree in trees), f"{package}: the backends' code differs"
+        tests = subprocess.run(
+            [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+            env={**os.environ, "PYTHONPATH": str(project / "src")},
+        )
+        assert tests.returncode == 0, f"{package}: {tests.stdout[-3000:]}"
+
+
+def code_tree(project: Path) -> dict[str, bytes]:
+    """The project's code, tests and configs, by path: what its test suite runs."""
+    return {
+        str(path.relative_to(project)): path.read_bytes()
+        for folder in ("src", "tests", "configs", "benchmarks")
+        for path in sorted((project / folder).rglob("*"))
+        if path.is_file()
+    }
