@@ -204,6 +204,14 @@ def worker_app() -> FastAPI:
     return make_app(service, service.config.serve.max_body_bytes)
 
 
+def free_port() -> int:
+    """A local port no one listens on now: bound to 0, read back, closed (for tests and the
+    benchmark, which start `serve` on it)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def bind(host: str, port: int) -> socket.socket:
     """A listening socket, opened here (not by uvicorn) so that a busy port or a bad address
     is a one-line ConfigError before anything starts."""
