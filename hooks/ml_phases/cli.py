@@ -6,6 +6,7 @@
     ml-phases status [--json]
     ml-phases approve [--option baseline|sota|pragmatic]
     ml-phases reject --reason "…"
+    ml-phases report [--open]
 
 Bad input (a corrupt state file, a malformed capsule, a project another run holds, a failing
 project command) ends with one line and exit code 2; ADRs and state on disk are left as they are.
@@ -21,7 +22,7 @@ import json
 import sys
 from pathlib import Path
 
-from . import engine
+from . import engine, layout, report
 from . import state as run_state
 from .adr import RecordError
 from .backends.base import BackendError
@@ -94,6 +95,10 @@ def parser() -> argparse.ArgumentParser:
     redone = f"phases {span(redone_on_reject())}"
     reject = commands.add_parser("reject", help=f"reject the proposed design (redo {redone})")
     reject.add_argument("--reason", required=True, help=f"why; it becomes input to {redone}")
+    page = commands.add_parser(
+        "report", help=f"write {layout.REPORT}: the record and its figures on one page"
+    )
+    page.add_argument("--open", action="store_true", help="open it in a web browser")
     return top
 
 
@@ -143,6 +148,11 @@ def main(argv: list[str] | None = None) -> None:
                 print("All phases in range are done; the ADRs are in docs/adr/.")
             elif ended in ("failed", "incomplete"):
                 sys.exit(1 if ended == "failed" else EXIT_INCOMPLETE)
+        elif args.command == "report":
+            path = report.write(root)
+            print(f"Report: {path}")
+            if args.open and not report.open_in_browser(path):
+                print(f"No web browser found here; open {path.resolve().as_uri()}")
         elif args.command == "approve":
             chosen = engine.approve(root, args.option, say)
             print(f"Approved: {chosen}. Next: ml-phases run")

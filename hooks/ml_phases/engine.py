@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import adr, layout
+from . import adr, layout, report
 from . import state as run_state
 from .backends.base import Backend, Context, PhaseIncomplete, Report
 from .backends.claude.settings import Flags, Settings
@@ -114,11 +114,13 @@ class PhaseRun:
             ended, what, hint = STOPPED[type(exc)]
             current.status, current.note = ended, str(exc)
             run_state.save(self.root, self.state)
+            report.refresh(self.root, self.say)
             self.say(f"Phase {spec.number} {what}: {exc}. Its changes were put back.\nNext: {hint}")
             return ended
         current.status, current.adr = "done", str(path.relative_to(self.root))
         current.seconds = round(seconds, 2)
         run_state.save(self.root, self.state)
+        report.refresh(self.root, self.say)
         self.say(f"  ADR: {current.adr} ({seconds:.1f} s; {committed})")
         return None
 
@@ -135,6 +137,7 @@ class PhaseRun:
         current.status = "awaiting_approval"
         current.adr = relative(self.root, adr.records(layout.adr_dir(self.root))[spec.number])
         run_state.save(self.root, self.state)
+        report.refresh(self.root, self.say)
         redone = span(redone_on_reject())
         self.say(
             f"Design approval needed: the proposed design is in {current.adr}.\n"
@@ -316,6 +319,7 @@ def approve(root: Path, option: str | None = None, say: Callable[[str], None] = 
         message = f"{spec.label}: design approved ({chosen})"
         with Journal(root, str(spec.number), paths, list(paths), message, say, settled=True):
             adr.write(accepted, folder)
+        report.refresh(root, say)
     return chosen
 
 
@@ -346,4 +350,5 @@ def reject(root: Path, reason: str, say: Callable[[str], None] = print) -> str:
                 layout.atomic_write(history / f"{stamp}-{path.name}", path.read_text())
                 path.unlink()
             adr.write_index(folder)
+        report.refresh(root, say)
     return record.chosen

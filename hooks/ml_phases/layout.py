@@ -1,8 +1,9 @@
 """Where the engine keeps things in a generated project, each path named once here, and the one
 way it writes a file: atomically.
 
-In the project: docs/adr/ (the records and their README.md index), .phase0/capsules/, and
-src/<pkg>/catalogue.py (the tasks, metrics and models the project offers).
+In the project: docs/adr/ (the records and their README.md index), docs/report.html (the page
+that shows them with the measured figures; the project's git ignores it), .phase0/capsules/,
+and src/<pkg>/catalogue.py (the tasks, metrics and models the project offers).
 The engine's own folder, .ml-flow/ (the project's git ignores it):
 
     state.json, facts.json   which phases are done; what they left for later ones (state.py)
@@ -29,6 +30,7 @@ from pathlib import Path
 STATE_DIR = ".ml-flow"
 ADR_DIR = "docs/adr"
 ADR_INDEX = f"{ADR_DIR}/README.md"
+REPORT = "docs/report.html"
 CAPSULES = ".phase0/capsules"
 SMOKE = f"{STATE_DIR}/smoke"  # relative: the project's CLI is given it as its output_dir
 ENGINE_WHEELS = f"{STATE_DIR}/engine"
@@ -38,6 +40,10 @@ FINISHED = "finished.json"  # a change's commit message and paths, once the chan
 
 def adr_dir(root: Path) -> Path:
     return root / ADR_DIR
+
+
+def report_file(root: Path) -> Path:
+    return root / REPORT
 
 
 def capsule_file(root: Path, slug: str) -> Path:

@@ -476,6 +476,7 @@ FIXES_AND_VERIFICATION = Phase(
 class SummaryFacts:
     model_card: str  # where the model card is
     noise_floor_psi: float | None = None  # the largest PSI of validation against training
+    drift: dict[str, Any] | None = None  # `monitor --split val`: the rule, verdict, features
 
 
 SUMMARY = Phase(

@@ -89,6 +89,18 @@ def floor_psi(report: dict[str, Any]) -> float:
     return max((feature["psi"] for feature in report["features"]), default=0.0)
 
 
+def drift_facts(report: dict[str, Any], features: int = 20) -> dict[str, Any]:
+    """What the summary keeps of `monitor --json` for later readers (the report): the rule,
+    the verdict and the features that moved most."""
+    kept = ("name", "psi", "p_value", "drift")
+    return {
+        "thresholds": report["thresholds"],
+        "rows": report["rows"],
+        "verdict": report["verdict"],
+        "features": [{key: f[key] for key in kept} for f in report["features"][:features]],
+    }
+
+
 def monitoring_plan(package: str, report: dict[str, Any]) -> list[str]:
     """The plan phase 12 writes: the command, the thresholds, and the floor they stand on."""
     limits = report["thresholds"]

@@ -496,7 +496,11 @@ def summary(ctx: Context) -> Report:
         + "\n".join(f"* {line}" for line in plan)
         + "\n\nNext steps:\n\n"
         + "\n".join(f"* {step}" for step in steps),
-        facts=SummaryFacts(model_card=MODEL_CARD, noise_floor_psi=serving.floor_psi(floor)),
+        facts=SummaryFacts(
+            model_card=MODEL_CARD,
+            noise_floor_psi=serving.floor_psi(floor),
+            drift=serving.drift_facts(floor),
+        ),
     )
 
 

@@ -1,0 +1,113 @@
+"""What the report shows, gathered from what the phases left: the run state, the ADRs (their
+decisions and front matter), facts.json, and the plots of the held-out run.
+
+Every figure is read together with the record it comes from (`Source`), so the page can link it
+to its ADR. Read-only: nothing here writes.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import layout
+from .. import state as run_state
+from ..adr import Record, records
+from ..phases import FIXES_AND_VERIFICATION, AgentFacts, Facts, Phase
+from ..project import Project
+
+PLOT_BYTES = 1_000_000  # a larger plot is linked, not inlined, so the page stays small
+
+
+@dataclass(frozen=True)
+class Source:
+    """The ADR a figure comes from: its number, title and address from the report."""
+
+    number: int
+    title: str
+    href: str
+
+
+@dataclass(frozen=True)
+class Plot:
+    name: str
+    href: str  # the file, from the report
+    data_uri: str  # the PNG inlined; '' when it is too large and only linked
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A project's run as it stands: its answers, each phase's state and record, the facts the
+    offline analysts measured, and the held-out run's plots."""
+
+    name: str
+    answers: dict[str, Any]
+    state: run_state.RunState
+    records: dict[int, Record | str]  # each record on disk, or why it cannot be read
+    sources: dict[int, Source]
+    facts: Facts
+    plots: tuple[Plot, ...]
+
+    def record(self, spec: Phase) -> Record | None:
+        found = self.records.get(spec.number)
+        return found if isinstance(found, Record) else None
+
+    def measured(self, spec: Phase) -> Any:
+        """The phase's own facts, if the offline analysts did it and its record is readable."""
+        found = self.facts.of(spec)
+        if isinstance(found, AgentFacts) or spec.number not in self.sources:
+            return None
+        return found
+
+    def by_agents(self, spec: Phase) -> bool:
+        """Whether the Claude agents did the phase: their figures are in the record's prose."""
+        return isinstance(self.facts.of(spec), AgentFacts)
+
+
+def href(root: Path, path: Path) -> str:
+    """A file's address from the report (docs/report.html), as a relative URL."""
+    start = layout.report_file(root).parent
+    return Path(os.path.relpath(path, start)).as_posix()
+
+
+def plots(root: Path, run_dir: str) -> tuple[Plot, ...]:
+    """The PNG plots of a run folder inside the project (evaluation's and monitoring's)."""
+    folder = (root / run_dir / "plots").resolve()
+    if not folder.is_relative_to(root.resolve()) or not folder.is_dir():
+        return ()  # a run outside the project is not the report's to read
+    found = []
+    for path in sorted(folder.glob("*.png")):
+        data = path.read_bytes()
+        inlined = len(data) <= PLOT_BYTES
+        uri = f"data:image/png;base64,{base64.b64encode(data).decode()}" if inlined else ""
+        found.append(Plot(path.stem.replace("_", " "), href(root, path), uri))
+    return tuple(found)
+
+
+def gather(root: Path) -> Evidence:
+    """The evidence of the project at `root` now; a StateError or ToolError when its state or
+    answers cannot be read."""
+    project = Project.open(root)
+    folder = layout.adr_dir(root)
+    found = run_state.readable(root)
+    on_disk = records(folder)
+    sources = {
+        number: Source(number, record.title, href(root, on_disk[number]))
+        for number, record in found.items()
+        if isinstance(record, Record)
+    }
+    facts = run_state.load_facts(root)
+    held_out = facts.of(FIXES_AND_VERIFICATION)
+    run_dir = held_out.train["run_dir"] if hasattr(held_out, "train") else None
+    return Evidence(
+        name=project.root.name,
+        answers=dict(project.answers),
+        state=run_state.load(root),
+        records=found,
+        sources=sources,
+        facts=facts,
+        plots=plots(root, run_dir) if run_dir and FIXES_AND_VERIFICATION.number in sources else (),
+    )
