@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -107,3 +110,102 @@ def markdownlint() -> Callable[[list[Path]], subprocess.CompletedProcess[str]]:
         )
 
     return lint
+
+
+# Screenshots and other files a person may want to look at after a run (CI keeps them).
+ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS") or ROOT / "test-artifacts")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """The system's Chromium (Debian's `chromium` package), installed with apt-get where it is
+    missing and this user may; Playwright's own browser download cannot be fetched here."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None and shutil.which("apt-get") and os.geteuid() == 0:
+        quiet = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        for args in (["update", "-qq"], ["install", "-y", "-qq", "chromium"]):
+            subprocess.run(["apt-get", *args], env=quiet, capture_output=True, timeout=600)
+        found = shutil.which("chromium")
+    if found is None:
+        pytest.skip("no Chromium on PATH, and apt-get cannot install one here (needs root)")
+    return found
+
+
+@pytest.fixture(scope="session")
+def browser(chromium: str) -> Iterator[Any]:
+    """A headless Chromium driven by Playwright, for the whole session."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@dataclass
+class PageCheck:
+    """What a browser saw of a report page."""
+
+    seconds: float  # from asking for the page until every chart was drawn
+    charts: str  # the page's own verdict: "drawn", or "failed" (the error is on the console)
+    problems: list[str]  # console errors and warnings, uncaught exceptions, failed requests
+    marks: dict[str, int]  # each chart's id: the data marks drawn in its SVG
+    links: list[str]  # the addresses of every link to an ADR
+    screenshot: Path
+
+
+def check_report(browser: Any, page: Path, name: str) -> PageCheck:
+    """Open a report page from disk as a person would, wait until its charts are drawn, and
+    keep a full-page screenshot in the test artifacts."""
+    tab = browser.new_page(viewport={"width": 1200, "height": 900})
+    problems: list[str] = []
+    tab.on(
+        "console",
+        lambda message: (
+            problems.append(f"console {message.type}: {message.text}")
+            if message.type in ("error", "warning")
+            else None
+        ),
+    )
+    tab.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
+    tab.on("requestfailed", lambda request: problems.append(f"failed request: {request.url}"))
+    tab.on("dialog", lambda dialog: problems.append(f"a script opened a dialog: {dialog.message}"))
+    try:
+        started = time.perf_counter()
+        tab.goto(page.resolve().as_uri())
+        tab.wait_for_function("document.body.dataset.charts !== undefined", timeout=30_000)
+        seconds = time.perf_counter() - started
+        marks = {
+            chart.get_attribute("id"): chart.evaluate(
+                "element => element.querySelectorAll('svg g.role-mark > *').length"
+            )
+            for chart in tab.query_selector_all("[data-chart]")
+        }
+        links = tab.eval_on_selector_all(
+            "a[href]", "anchors => anchors.map(a => a.getAttribute('href'))"
+        )
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        shot = ARTIFACTS / f"{name}.png"
+        tab.screenshot(path=shot, full_page=True)
+        charts = tab.evaluate("document.body.dataset.charts")
+    finally:
+        tab.close()
+    adr_links = [link for link in links if link.split("#")[0].startswith("adr/")]
+    return PageCheck(seconds, charts, problems, marks, adr_links, shot)
+
+
+def assert_report_works(browser: Any, page: Path, name: str) -> PageCheck:
+    """The report's bar: under 2 MB, no console errors, every chart drawn, every link to an
+    ADR resolves, and a screenshot kept."""
+    assert page.stat().st_size < 2_000_000, f"{page} is {page.stat().st_size} bytes"
+    seen = check_report(browser, page, name)
+    assert seen.problems == [], seen.problems
+    assert seen.charts == "drawn"
+    assert seen.marks, "the page has no charts"
+    assert all(count > 0 for count in seen.marks.values()), seen.marks
+    assert seen.links, "no figure links to an ADR"
+    unresolved = {link for link in seen.links if not (page.parent / link.split("#")[0]).is_file()}
+    assert not unresolved, unresolved
+    assert seen.screenshot.stat().st_size > 10_000
+    print(f"{name}: {page.stat().st_size} bytes, charts drawn in {seen.seconds:.2f} s")
+    return seen

@@ -1,0 +1,231 @@
+"""docs/report.html: the record and its figures on one page, written after every change the
+engine makes, with every figure linked to its ADR, checked in a real browser."""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+import zlib
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import assert_report_works
+from fakes import MONITOR, canned_project, drift
+from ml_phases import cli, engine, layout, report
+
+# A cell whose whole text is a figure: 0.9939, 1,000, -0.57, 2.4e-05, [0.98, 1], $0.0000, 12 s.
+FIGURE = re.compile(r"^\$?\[?-?[\d.,]+(e[-+]?\d+)?(, -?[\d.,]+(e[-+]?\d+)?\])?( s)?$")
+
+
+def png(width: int = 64, height: int = 48) -> bytes:
+    """A valid grey PNG, as evaluate's plots are."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"".join(
+        [
+            b"\x89PNG\r\n\x1a\n",
+            chunk(b"IHDR", header),
+            chunk(b"IDAT", zlib.compress(rows)),
+            chunk(b"IEND", b""),
+        ]
+    )
+
+
+def finished(
+    root: Path, monkeypatch: pytest.MonkeyPatch, task: str = "classification", **outputs: Any
+) -> dict[str, Any]:
+    """The canned project run through all twelve phases (approved at the gate), with the
+    held-out run's plots on disk."""
+    project = canned_project(root, monkeypatch, task)
+    project["outputs"].update(outputs)
+    engine.run(root)
+    engine.approve(root)
+    assert engine.run(root) == "done"
+    plots = root / "outputs/runs/1-gbm/plots"
+    plots.mkdir(parents=True)
+    for name in ("roc", "calibration"):
+        (plots / f"{name}.png").write_bytes(png())
+    report.write(root)
+    return project
+
+
+class Cells(HTMLParser):
+    """Each table cell's text with the link it sits in, and the page's chart specs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cells: list[tuple[str, str | None]] = []
+        self.links: list[str | None] = []
+        self.in_cell = False
+        self.in_specs = False
+        self.specs = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "td":
+            self.in_cell = True
+        elif tag == "a":
+            self.links.append(dict(attrs).get("href"))
+        elif tag == "script" and ("id", "chart-specs") in attrs:
+            self.in_specs = True
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "td":
+            self.in_cell = False
+        elif tag == "a":
+            self.links.pop()
+        elif tag == "script":
+            self.in_specs = False
+
+    def handle_data(self, data: str) -> None:
+        if self.in_cell and data.strip():
+            self.cells.append((data.strip(), self.links[-1] if self.links else None))
+        if self.in_specs:
+            self.specs += data
+
+
+def page(root: Path) -> Cells:
+    parsed = Cells()
+    parsed.feed(layout.report_file(root).read_text(encoding="utf-8"))
+    return parsed
+
+
+def test_the_page_follows_the_run_phase_by_phase(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = canned_project(tmp_path / "churn", monkeypatch)
+    root = project["root"]
+    assert engine.run(root) == "gate"
+    text = layout.report_file(root).read_text()
+    assert "5 of 12 phases done" in text
+    assert "awaiting approval" in text
+    assert "Phase 11 (Fixes &amp; Verification) has not run yet." in text
+    assert set(json.loads(page(root).specs)) == {"timeline", "bakeoff"}
+
+    engine.approve(root, "pragmatic")
+    assert "6 of 12 phases done" in layout.report_file(root).read_text()
+    assert engine.run(root) == "done"
+    text = layout.report_file(root).read_text()
+    assert "12 of 12 phases done" in text
+    assert "has not run yet" not in text
+    specs = json.loads(page(root).specs)
+    assert set(specs) == {"timeline", "bakeoff", "held-out", "serving", "monitoring"}
+    bakeoff = specs["bakeoff"]["data"]["values"]
+    # The user approved the pragmatic candidate over the recommended one: it is what is marked.
+    assert [row["candidate"] for row in bakeoff if row["marked"] == "chosen"] == ["gbm (pragmatic)"]
+    timeline = specs["timeline"]["data"]["values"]
+    assert [row["phase"][:3] for row in timeline] == [
+        f"{n}. " if n < 10 else f"{n}." for n in range(1, 13)
+    ]
+    assert all(row["end"] > row["start"] for row in timeline if row["seconds"] > 0)
+    # The drift chart draws what phase 12 measured, against its threshold.
+    assert {row["feature"] for row in specs["monitoring"]["data"]["values"]} == {"tenure", "plan"}
+
+
+def test_every_figure_in_a_table_links_to_a_record_that_exists(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "churn"
+    finished(root, monkeypatch)
+    parsed = page(root)
+    figures = [(text, link) for text, link in parsed.cells if FIGURE.match(text)]
+    assert len(figures) > 100  # the timeline, bake-off, held-out, latency and drift tables
+    unlinked = [text for text, link in figures if link is None]
+    assert unlinked == []
+    docs = layout.report_file(root).parent
+    for _, link in figures:
+        assert link.startswith("adr/"), link
+        assert (docs / link).is_file(), link
+    for spec in json.loads(parsed.specs).values():
+        rows = spec["data"]["values"]
+        assert all((docs / row["href"]).is_file() for row in rows if "href" in row)
+
+
+def test_hostile_names_are_shown_as_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    hostile = "</script><script>alert(1)</script><img src=x onerror=alert(2)>"
+    monitor = {**MONITOR, "features": [drift(hostile, 0.3, 1e-5, True), drift("plan", 0.02, 0.8)]}
+    root = tmp_path / "churn"
+    finished(root, monkeypatch, monitor=monitor)
+    text = layout.report_file(root).read_text()
+    assert hostile not in text
+    assert "&lt;/script&gt;&lt;script&gt;alert(1)" in text  # in the drift table, as text
+    specs = json.loads(page(root).specs)  # in the chart's data, still the name itself
+    assert hostile in {row["feature"] for row in specs["monitoring"]["data"]["values"]}
+
+
+def test_phases_the_claude_agents_did_link_their_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "churn"
+    finished(root, monkeypatch)
+    facts = layout.facts_file(root)
+    found = json.loads(facts.read_text())
+    found["model-architecture"] = {"chosen": "sota", "findings": [], "backend": "claude"}
+    facts.write_text(json.dumps(found))
+    report.write(root)
+    text = layout.report_file(root).read_text()
+    assert "Phase 4 (Model Architecture) was done by the Claude agents" in text
+    assert "bakeoff" not in json.loads(page(root).specs)
+
+
+def test_a_page_that_cannot_be_written_does_not_undo_the_phase(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    project = canned_project(tmp_path / "churn", monkeypatch)
+
+    def broken(root: Path) -> Path:
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(report, "write", broken)
+    assert engine.run(project["root"]) == "gate"
+    said = capsys.readouterr().out
+    assert "report: docs/report.html was not refreshed (OSError: No space left on device)" in said
+    assert len(list((project["root"] / "docs/adr").glob("0*.md"))) == 6
+
+
+def test_the_report_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    root = tmp_path / "churn"
+    finished(root, monkeypatch)
+    layout.report_file(root).unlink()
+    monkeypatch.setattr(report.webbrowser, "open", lambda uri: False)
+    cli.main(["--project", str(root), "report", "--open"])
+    out = capsys.readouterr().out
+    assert layout.report_file(root).is_file()
+    assert f"No web browser found here; open {layout.report_file(root).resolve().as_uri()}" in out
+
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["--project", str(tmp_path), "report"])
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err == (
+        f"ml-phases: error: {tmp_path} is not a generated project (no .copier-answers.yml)\n"
+    )
+    layout.state_file(root).write_text("{not json")
+    before = layout.report_file(root).read_bytes()
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["--project", str(root), "report"])
+    assert stopped.value.code == 2
+    error = capsys.readouterr().err
+    assert error.startswith("ml-phases: error: ")
+    assert "is corrupt" in error
+    assert error.count("\n") == 1
+    assert layout.report_file(root).read_bytes() == before  # the last good page is kept
+
+
+@pytest.mark.parametrize("task", ["classification", "forecasting"])
+def test_the_page_opens_in_chromium_with_every_chart_drawn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, browser, task: str
+) -> None:
+    hostile = "</script><script>alert(1)</script>"
+    monitor = {**MONITOR, "features": [drift(hostile, 0.3, 1e-5, True), drift("plan", 0.02, 0.8)]}
+    root = tmp_path / task
+    finished(root, monkeypatch, task, monitor=monitor)
+    seen = assert_report_works(browser, layout.report_file(root), f"report-canned-{task}")
+    assert set(seen.marks) == {f"chart-{key}" for key in json.loads(page(root).specs)}
