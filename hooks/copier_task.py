@@ -20,7 +20,7 @@ import zipfile
 from pathlib import Path
 from typing import NamedTuple
 
-from ml_phases.layout import ENGINE_WHEELS  # standard library only, as this file must be
+from ml_phases.layout import ENGINE_WHEELS, report_file  # standard library only, as this is
 
 
 def say(message: str) -> None:
@@ -230,7 +230,8 @@ def main(argv: list[str] | None = None) -> int:
         if run(project, planned):
             say("ready. Next: make test, then .venv/bin/" + args.package + " --help")
             if run_phases and data_ready:
-                say("the design record is in docs/adr/; see .venv/bin/ml-phases status")
+                say("the design record is in docs/adr/, shown with its figures in")
+                say(f"{report_file(project).as_uri()}; see .venv/bin/ml-phases status")
     except (OSError, subprocess.SubprocessError, KeyboardInterrupt) as exc:
         say(f"stopped ({type(exc).__name__}: {exc}); the project files are all in place.")
         say("build the environment later with: python3 scripts/setup_env.py")

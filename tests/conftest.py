@@ -142,6 +142,15 @@ def browser(chromium: str) -> Iterator[Any]:
         launched.close()
 
 
+def browser_or_reason(request: pytest.FixtureRequest) -> tuple[Any | None, str]:
+    """The browser, or why there is none: for a test that checks more than the page, which
+    runs its other checks first and then skips with the reason."""
+    try:
+        return request.getfixturevalue("browser"), ""
+    except pytest.skip.Exception as skipped:
+        return None, str(skipped)
+
+
 @dataclass
 class PageCheck:
     """What a browser saw of a report page."""

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 from conftest import render
+from copier_task import write_engine_wheel
+from ml_phases.layout import ENGINE_WHEELS, REPORT
 
 pytestmark = pytest.mark.slow
 
@@ -69,6 +71,7 @@ class Project:
 def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
     path = render(tmp_path_factory.mktemp("mlflow") / "project", tracking="mlflow")
     assert INSTALL in (path / "README.md").read_text()
+    write_engine_wheel(path / ENGINE_WHEELS)  # as the Copier task does: `make report` needs it
     env = {
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",  # uv
@@ -130,14 +133,21 @@ def serving(
         server.wait(timeout=30)
 
 
-def test_make_ui_serves_the_runs_that_train_logged(project: Project, tmp_path: Path) -> None:
+def test_make_report_writes_the_page_and_serves_the_runs_that_train_logged(
+    project: Project, tmp_path: Path
+) -> None:
     readme = (project.path / "README.md").read_text()
     assert "make ui" in readme
+    assert "make report" in readme
     trained = project.run(".venv/bin/my_model", "train", "model.name=linear")
     assert trained.returncode == 0, trained.stdout + trained.stderr
 
     port = free_port()
-    with serving(["make", "ui", f"UI_PORT={port}"], project, port, tmp_path / "ui.log"):
+    log = tmp_path / "report.log"
+    with serving(["make", "report", f"UI_PORT={port}"], project, port, log):
+        # No phase has run: the page says so, and the MLflow UI comes up after it.
+        assert "0 of 12 phases done" in (project.path / REPORT).read_text()
+        assert "No web browser found here" in log.read_text()
         search = f"http://127.0.0.1:{port}/ajax-api/2.0/mlflow/experiments/search?max_results=50"
         status, body = get(search)
         assert status == 200
