@@ -169,11 +169,18 @@ def test_phases_the_claude_agents_did_link_their_record(
     facts = layout.facts_file(root)
     found = json.loads(facts.read_text())
     found["model-architecture"] = {"chosen": "sota", "findings": [], "backend": "claude"}
+    finding = {"file": "src/churn/train.py", "line": 42, "confidence": 90, "message": "no seed"}
+    found["quality-review"] = {"chosen": "fix", "findings": [finding], "backend": "claude"}
     facts.write_text(json.dumps(found))
     report.write(root)
     text = layout.report_file(root).read_text()
     assert "Phase 4 (Model Architecture) was done by the Claude agents" in text
     assert "bakeoff" not in json.loads(page(root).specs)
+    # The Claude reviewers' confident findings are listed at file:line, linked to their record.
+    cells = page(root).cells
+    ((_, link),) = [(text, link) for text, link in cells if text == "src/churn/train.py:42"]
+    assert link.startswith("adr/0010-")
+    assert ("no seed", None) in cells
 
 
 def test_a_page_that_cannot_be_written_does_not_undo_the_phase(

@@ -50,6 +50,7 @@ class Evidence:
     sources: dict[int, Source]
     facts: Facts
     plots: tuple[Plot, ...]
+    index: str  # the records' index, docs/adr/README.md, from the report
 
     def record(self, spec: Phase) -> Record | None:
         found = self.records.get(spec.number)
@@ -110,4 +111,5 @@ def gather(root: Path) -> Evidence:
         sources=sources,
         facts=facts,
         plots=plots(root, run_dir) if run_dir and FIXES_AND_VERIFICATION.number in sources else (),
+        index=href(root, root / layout.ADR_INDEX),
     )

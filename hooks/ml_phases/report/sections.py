@@ -21,6 +21,7 @@ from ..phases import (
     RISK_ASSESSMENT,
     SUMMARY,
     Phase,
+    QualityReviewFacts,
 )
 from . import charts
 from .evidence import Evidence, Source
@@ -127,10 +128,10 @@ def timeline(evidence: Evidence) -> Section:
     section.notes.append(
         [
             words(f"{done} of {len(PHASES)} phases done; phase time"),
-            Cell(f"{total_seconds:.1f} s", None, "num"),
+            Cell(f"{total_seconds:.1f} s", evidence.index, "num"),
             words("and"),
-            Cell(f"${total_cost:.4f}", None, "num"),
-            words("spent on agents, each from its record (click a bar or a row)."),
+            Cell(f"${total_cost:.4f}", evidence.index, "num"),
+            words("spent on agents, summed over the records (click a bar or a row for one)."),
         ]
     )
     section.chart = charts.timeline(bars) if bars else None
@@ -316,9 +317,19 @@ def risks(evidence: Evidence) -> Section:
 
 def review(evidence: Evidence) -> Section:
     section, found = _section(evidence, "review", "Review findings", QUALITY_REVIEW)
-    if found is None:
-        return section
     source = section.source
+    if found is None:  # the Claude reviewers': their confident findings, in their own shape
+        agents = evidence.facts.of(QUALITY_REVIEW)
+        if not evidence.by_agents(QUALITY_REVIEW) or source is None:
+            return section
+        section.missing = ""
+        found = QualityReviewFacts(
+            findings=[
+                {"path": f["file"], "line": f["line"], "rule": "", "area": "Claude reviewer", **f}
+                for f in agents.findings
+            ],
+            below_threshold=0,
+        )
     fixed = evidence.measured(FIXES_AND_VERIFICATION)
     remaining = {(f["path"], f["line"], f["rule"]) for f in fixed.remaining} if fixed else None
     fixes_source = evidence.sources.get(FIXES_AND_VERIFICATION.number)
