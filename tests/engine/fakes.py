@@ -477,7 +477,7 @@ def write_project(
         (root / f"src/{package}/{module}.py").write_text(f'"""The {module} module."""\n')
     shutil.copy(catalogue_source(answers["task_type"]), root / f"src/{package}/catalogue.py")
     (root / ".copier-answers.yml").write_text(yaml.safe_dump(answers))
-    (root / ".gitignore").write_text(".ml-flow/\n")
+    shutil.copy(PACKAGE.parents[1] / ".gitignore", root / ".gitignore")  # the template's own
     (root / "configs/default.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
 
 

@@ -41,7 +41,8 @@ def make(root: Path, **settings: object) -> Path:
     from fakes import write_project
 
     write_project(root)
-    (root / ".gitignore").write_text(f".ml-flow/\n.venv/\noutputs/\n{SETTINGS}\n")
+    with (root / ".gitignore").open("a") as ignored:  # the template's, and the stand-in's file
+        ignored.write(f"{SETTINGS}\n")
     (root / SETTINGS).write_text(json.dumps(settings))
     python = root / ".venv/bin/python"
     python.parent.mkdir(parents=True)

@@ -333,7 +333,14 @@ def review(evidence: Evidence) -> Section:
     fixed = evidence.measured(FIXES_AND_VERIFICATION)
     remaining = {(f["path"], f["line"], f["rule"]) for f in fixed.remaining} if fixed else None
     fixes_source = evidence.sources.get(FIXES_AND_VERIFICATION.number)
-    section.header = ("where", "reviewer", "rule", "confidence", "finding", "after phase 11")
+    section.header = (
+        "where",
+        "reviewer",
+        "rule",
+        "confidence",
+        "finding",
+        f"after phase {FIXES_AND_VERIFICATION.number}",
+    )
     for finding in found.findings:
         key = (finding["path"], finding["line"], finding["rule"])
         after = "" if remaining is None else ("remains" if key in remaining else "fixed")
