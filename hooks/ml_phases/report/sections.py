@@ -257,13 +257,16 @@ def held_out(evidence: Evidence) -> Section:
     section.chart = charts.held_out(rows)
     baseline = evaluation.get("baseline_model", "dummy")
     verdict = "beats" if evaluation["beats_baseline"] else "does not clearly beat"
+    resamples = evaluation.get("bootstrap")
     section.notes.append(
         [
             words(f"The {evaluation['model']} model {verdict} the {baseline} baseline on"),
             num(evaluation["rows"], source),
-            words(f"held-out {evaluation.get('split', 'test')} rows; intervals from"),
-            num(evaluation.get("bootstrap"), source),
-            words("bootstrap resamples." if evaluation.get("bootstrap") else "the evaluation."),
+            words(
+                f"held-out {evaluation.get('split', 'test')} rows"
+                + ("; intervals from" if resamples else ".")
+            ),
+            *([num(resamples, source), words("bootstrap resamples.")] if resamples else []),
         ]
     )
     coverage = evaluation.get("coverage")
