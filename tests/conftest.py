@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from copier import run_copy
@@ -199,7 +200,7 @@ def check_report(browser: Any, page: Path, name: str) -> PageCheck:
         charts = tab.evaluate("document.body.dataset.charts")
     finally:
         tab.close()
-    adr_links = [link for link in links if link.split("#")[0].startswith("adr/")]
+    adr_links = [link for link in links if link.startswith("adr/")]
     return PageCheck(seconds, charts, problems, marks, adr_links, shot)
 
 
@@ -213,7 +214,7 @@ def assert_report_works(browser: Any, page: Path, name: str) -> PageCheck:
     assert seen.marks, "the page has no charts"
     assert all(count > 0 for count in seen.marks.values()), seen.marks
     assert seen.links, "no figure links to an ADR"
-    unresolved = {link for link in seen.links if not (page.parent / link.split("#")[0]).is_file()}
+    unresolved = {link for link in seen.links if not (page.parent / unquote(link)).is_file()}
     assert not unresolved, unresolved
     assert seen.screenshot.stat().st_size > 10_000
     print(f"{name}: {page.stat().st_size} bytes, charts drawn in {seen.seconds:.2f} s")

@@ -172,6 +172,11 @@ def parse(text: str) -> Record:
         front = yaml.load(match.group(1), Loader=SAFE_LOADER) or {}
     except yaml.YAMLError as exc:
         raise RecordError(f"front matter is not valid YAML: {exc}") from None
+    if not isinstance(front, dict):
+        raise RecordError("the front matter is not a mapping of keys to values")
+    makers, flow = front.get("decision-makers") or [], front.get("ml-flow") or {}
+    if not isinstance(makers, list) or not isinstance(flow, dict):
+        raise RecordError("'decision-makers' must be a list and 'ml-flow' a mapping")
     body = match.group(2)
     title = re.search(r"^# (\d+)\. (.+)$", body, re.MULTILINE)
     if not title:
@@ -202,7 +207,7 @@ def parse(text: str) -> Record:
         title=title.group(2).strip(),
         status=str(front.get("status", "")),
         date=str(front.get("date", "")),
-        decision_makers=list(front.get("decision-makers") or []),
+        decision_makers=[str(maker) for maker in makers],
         context=_section(body, "Context and Problem Statement"),
         drivers=_items(_section(body, "Decision Drivers")),
         options=options,
@@ -216,7 +221,7 @@ def parse(text: str) -> Record:
         ],
         confirmation=_section(body, "Confirmation", level=3),
         more=_section(body, "More Information"),
-        flow=dict(front.get("ml-flow") or {}),
+        flow=flow,
     )
 
 

@@ -39,6 +39,7 @@ from .phases import PHASES, redone_on_reject, span
 from .project import ToolError
 
 ERRORS = (
+    OSError,  # a file the engine must read or write that is not a file (a folder, a pipe)
     run_state.StateError,
     RecordError,
     CapsuleError,
@@ -149,10 +150,10 @@ def main(argv: list[str] | None = None) -> None:
             elif ended in ("failed", "incomplete"):
                 sys.exit(1 if ended == "failed" else EXIT_INCOMPLETE)
         elif args.command == "report":
-            path = report.write(root)
-            print(f"Report: {path}")
-            if args.open and not report.open_in_browser(path):
-                print(f"No web browser found here; open {path.resolve().as_uri()}")
+            uri = report.write(root).resolve().as_uri()
+            print(f"Report: {uri}")
+            if args.open and not report.open_in_browser(uri):
+                print("No web browser found here; open the address above in one.")
         elif args.command == "approve":
             chosen = engine.approve(root, args.option, say)
             print(f"Approved: {chosen}. Next: ml-phases run")

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import tempfile
 from pathlib import Path
 
 STATE_DIR = ".ml-flow"
@@ -95,12 +96,21 @@ def usage_log(root: Path) -> Path:
 
 
 def atomic_write(path: Path, text: str) -> Path:
-    """Write then rename, so a reader never sees half a file."""
+    """Write then rename, so a reader never sees half a file. The partial file's name is this
+    writer's own (two writers of one path never share one), and it is removed if the rename
+    fails."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    with partial.open("w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(partial, path)
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    partial = Path(name)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        # mkstemp makes it 0600: keep the mode the file had, or the usual 0644 for a new one
+        partial.chmod(path.stat().st_mode & 0o777 if path.is_file() else 0o644)
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     return path

@@ -181,7 +181,13 @@ class Project:
         path = root / ANSWERS_FILE
         if not path.is_file():
             raise ToolError(f"{root} is not a generated project (no {ANSWERS_FILE})")
-        answers = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        try:
+            answers = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (UnicodeDecodeError, yaml.YAMLError) as exc:
+            problem = str(exc).splitlines()[0]
+            raise ToolError(f"{path} is not readable YAML ({problem}); restore it") from None
+        if not isinstance(answers, dict):
+            raise ToolError(f"{path} must map each question to its answer; restore it")
         return cls(root.resolve(), answers)
 
     @property

@@ -3,13 +3,17 @@ engine makes, with every figure linked to its ADR, checked in a real browser."""
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import re
 import struct
+import threading
 import zlib
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from conftest import assert_report_works
@@ -143,7 +147,7 @@ def test_every_figure_in_a_table_links_to_a_record_that_exists(
     docs = layout.report_file(root).parent
     for _, link in figures:
         assert link.startswith("adr/"), link
-        assert (docs / link).is_file(), link
+        assert (docs / unquote(link)).is_file(), link
     for spec in json.loads(parsed.specs).values():
         rows = spec["data"]["values"]
         assert all((docs / row["href"]).is_file() for row in rows if "href" in row)
@@ -202,11 +206,15 @@ def test_the_report_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cap
     root = tmp_path / "churn"
     finished(root, monkeypatch)
     layout.report_file(root).unlink()
+    capsys.readouterr()  # what the run said
     monkeypatch.setattr(report.webbrowser, "open", lambda uri: False)
     cli.main(["--project", str(root), "report", "--open"])
     out = capsys.readouterr().out
     assert layout.report_file(root).is_file()
-    assert f"No web browser found here; open {layout.report_file(root).resolve().as_uri()}" in out
+    assert out == (
+        f"Report: {layout.report_file(root).resolve().as_uri()}\n"
+        "No web browser found here; open the address above in one.\n"
+    )
 
     with pytest.raises(SystemExit) as stopped:
         cli.main(["--project", str(tmp_path), "report"])
@@ -233,6 +241,117 @@ def test_the_page_opens_in_chromium_with_every_chart_drawn(
     hostile = "</script><script>alert(1)</script>"
     monitor = {**MONITOR, "features": [drift(hostile, 0.3, 1e-5, True), drift("plan", 0.02, 0.8)]}
     root = tmp_path / task
-    finished(root, monkeypatch, task, monitor=monitor)
+    project = finished(root, monkeypatch, task, monitor=monitor)
+    facts = layout.facts_file(root)  # a failed fold: NaN, which JSON cannot carry
+    found = json.loads(facts.read_text())
+    found["model-architecture"]["bakeoff"]["results"][0]["folds"][0] = float("nan")
+    facts.write_text(json.dumps(found))
+    report.write(project["root"])
     seen = assert_report_works(browser, layout.report_file(root), f"report-canned-{task}")
     assert set(seen.marks) == {f"chart-{key}" for key in json.loads(page(root).specs)}
+
+
+def test_only_the_run_s_own_plot_files_reach_the_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A link planted in the plots folder cannot put another file into the page, a pipe
+    cannot hang it, and a plot too large to inline is linked without being read."""
+    root = tmp_path / "churn"
+    finished(root, monkeypatch)
+    plots = root / "outputs/runs/1-gbm/plots"
+    secret = tmp_path / "secret.txt"
+    secret.write_text("API_KEY=do-not-show")
+    (plots / "leak.png").symlink_to(secret)
+    (plots / "gone.png").symlink_to(tmp_path / "nowhere")
+    (plots / "folder.png").mkdir()
+    os.mkfifo(plots / "pipe.png")
+    with (plots / "huge.png").open("wb") as huge:
+        huge.truncate(3 * 1024**3)  # sparse: 3 GiB that must not be read
+    report.write(root)
+    text = layout.report_file(root).read_text()
+    assert base64.b64encode(secret.read_bytes()).decode()[:12] not in text
+    names = re.findall(r'<figcaption><a href="([^"]+)">', text)
+    assert [name.rsplit("/", 1)[1] for name in names] == ["calibration.png", "huge.png", "roc.png"]
+    assert text.count("data:image/png;base64,") == 2  # huge.png only linked
+    assert layout.report_file(root).stat().st_size < 2_000_000
+
+
+def test_bad_figures_cost_one_section_and_bad_files_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    root = tmp_path / "churn"
+    finished(root, monkeypatch)
+    facts = layout.facts_file(root)
+    found = json.loads(facts.read_text())
+    found["summary"]["drift"] = {"features": []}  # a hand edit: no thresholds
+    found["model-architecture"]["bakeoff"]["results"][1]["mean"] = float("nan")  # a failed fold
+    facts.write_text(json.dumps(found))
+    record = next((root / "docs/adr").glob("0005-*.md"))
+    record.write_text(record.read_text().replace("ml-flow:\n", "ml-flow: oops\nx:\n", 1))
+    cli.main(["--project", str(root), "report"])
+    text = layout.report_file(root).read_text()
+    assert "Phase 12&#39;s figures in .ml-flow/facts.json are not as the report expects" in text
+    assert "ml-phases run --redo 12" in text
+    assert "NaN" not in page(root).specs  # JSON has no NaN: the figure is null, charts still draw
+    assert "is unreadable (&#39;decision-makers&#39; must be a list and &#39;ml-flow&#39;" in text
+    good = layout.report_file(root).read_bytes()
+
+    answers = root / ".copier-answers.yml"
+    answers.write_text("{[: bad")
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["--project", str(root), "report"])
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err.startswith(f"ml-phases: error: {answers} is not readable YAML")
+    answers.write_text("- a list\n")
+    with pytest.raises(SystemExit):
+        cli.main(["--project", str(root), "report"])
+    assert "must map each question to its answer" in capsys.readouterr().err
+    assert layout.report_file(root).read_bytes() == good
+
+
+def test_a_page_that_is_a_folder_is_one_line_and_leaves_nothing_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    root = tmp_path / "churn"
+    finished(root, monkeypatch)
+    layout.report_file(root).unlink()
+    layout.report_file(root).mkdir()
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["--project", str(root), "report"])
+    assert stopped.value.code == 2
+    error = capsys.readouterr().err
+    assert error.startswith("ml-phases: error: [Errno 21] Is a directory")
+    assert error.count("\n") == 1
+    assert not list((root / "docs").glob(".*partial"))
+
+
+def test_two_writers_of_one_file_never_share_a_partial_file(tmp_path: Path) -> None:
+    target = tmp_path / "docs/report.html"
+    failures: list[BaseException] = []
+
+    def write(text: str) -> None:
+        for _ in range(200):
+            try:
+                layout.atomic_write(target, text)
+            except OSError as exc:
+                failures.append(exc)
+
+    writers = [threading.Thread(target=write, args=(char * 100_000,)) for char in "ab"]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    assert failures == []
+    assert target.read_text() in ("a" * 100_000, "b" * 100_000)
+    assert [path.name for path in target.parent.iterdir()] == ["report.html"]
+
+
+def test_the_drift_chart_shows_the_largest_psi_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    features = [drift(f"f{n:02d}", n / 100, 0.5) for n in range(30)]  # ascending, as if edited
+    root = tmp_path / "churn"
+    finished(root, monkeypatch, monitor={**MONITOR, "features": features})
+    rows = json.loads(page(root).specs)["monitoring"]["data"]["values"]
+    assert [row["feature"] for row in rows][:3] == ["f29", "f28", "f27"]
+    assert len(rows) == 12

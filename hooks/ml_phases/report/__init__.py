@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .. import layout
 from ..phases import FIXES_AND_VERIFICATION
-from . import sections
+from . import charts, sections
 from .evidence import Evidence, gather
 
 HERE = Path(__file__).resolve().parent
@@ -64,7 +64,7 @@ def render(evidence: Evidence, written: str | None = None) -> str:
         evidence=evidence,
         headline=sections.headline(evidence),
         sections=built,
-        specs={section.key: section.chart for section in built if section.chart},
+        specs={section.key: charts.finite(section.chart) for section in built if section.chart},
         plots_source=evidence.sources.get(FIXES_AND_VERIFICATION.number),
         scripts=_scripts(),
         written=written or dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
@@ -87,6 +87,6 @@ def refresh(root: Path, say: Callable[[str], None]) -> None:
         say(f"report: {layout.REPORT} was not refreshed ({type(exc).__name__}: {exc})")
 
 
-def open_in_browser(path: Path) -> bool:
+def open_in_browser(uri: str) -> bool:
     """Open the page in the user's browser; False where there is none (a server, CI)."""
-    return webbrowser.open(path.resolve().as_uri())
+    return webbrowser.open(uri)

@@ -8,6 +8,7 @@ function takes the figures as rows and returns one spec.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"  # names the version; never fetched
@@ -24,6 +25,19 @@ STATUS_COLOURS = {
 MARKED, OTHER, BASELINE = "#c2185b", "#5c6bc0", "#757575"
 
 Spec = dict[str, Any]
+
+
+def finite(value: Any) -> Any:
+    """The spec with every NaN or infinity (a failed fold, a hand-edited record) as null: JSON
+    has neither, the page's JSON.parse would refuse them and no chart would draw, while
+    Vega-Lite leaves a null out of its chart."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(item) for item in value]
+    return value
 
 
 def _chart(rows: list[dict[str, Any]], height: int, **spec: Any) -> Spec:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import base64
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from .. import layout
 from .. import state as run_state
@@ -69,21 +71,32 @@ class Evidence:
 
 
 def href(root: Path, path: Path) -> str:
-    """A file's address from the report (docs/report.html), as a relative URL."""
+    """A file's address from the report (docs/report.html), as a relative URL ('#', '%' and
+    spaces in a name escaped)."""
     start = layout.report_file(root).parent
-    return Path(os.path.relpath(path, start)).as_posix()
+    return quote(Path(os.path.relpath(path, start)).as_posix())
 
 
 def plots(root: Path, run_dir: str) -> tuple[Plot, ...]:
-    """The PNG plots of a run folder inside the project (evaluation's and monitoring's)."""
+    """The PNG plots of a run folder inside the project (evaluation's and monitoring's): regular
+    files only, each inside the project once links are followed, so a link planted in the
+    folder cannot put another file into the page, and a pipe cannot hang it."""
+    project = root.resolve()
     folder = (root / run_dir / "plots").resolve()
-    if not folder.is_relative_to(root.resolve()) or not folder.is_dir():
+    if not folder.is_relative_to(project) or not folder.is_dir():
         return ()  # a run outside the project is not the report's to read
     found = []
     for path in sorted(folder.glob("*.png")):
-        data = path.read_bytes()
-        inlined = len(data) <= PLOT_BYTES
-        uri = f"data:image/png;base64,{base64.b64encode(data).decode()}" if inlined else ""
+        real = path.resolve()
+        try:
+            info = real.stat()
+        except OSError:  # a dangling link
+            continue
+        if not real.is_relative_to(project) or not stat.S_ISREG(info.st_mode):
+            continue
+        uri = ""
+        if info.st_size <= PLOT_BYTES:  # a larger one is linked, never read
+            uri = f"data:image/png;base64,{base64.b64encode(real.read_bytes()).decode()}"
         found.append(Plot(path.stem.replace("_", " "), href(root, path), uri))
     return tuple(found)
 

@@ -61,12 +61,28 @@ def words(text: str) -> Cell:
     return Cell(text)
 
 
-def _section(evidence: Evidence, key: str, title: str, spec: Phase) -> tuple[Section, Any]:
+# Each section of the page: its anchor, its heading, and the phase whose facts it shows.
+SECTIONS = {
+    "timeline": ("The twelve phases", None),
+    "bakeoff": ("The bake-off", MODEL_ARCHITECTURE),
+    "held-out": ("Held-out metrics against the baseline", FIXES_AND_VERIFICATION),
+    "serving": ("Serving latency", INTEGRATION),
+    "monitoring": ("Drift thresholds", SUMMARY),
+    "risks": ("Risks found in the data", RISK_ASSESSMENT),
+    "review": ("Review findings", QUALITY_REVIEW),
+}
+
+
+def _section(evidence: Evidence, key: str) -> tuple[Section, Any]:
     """A section and its phase's facts; the section says why when there are none."""
+    title, spec = SECTIONS[key]
     source = evidence.sources.get(spec.number)
     section = Section(key, title, spec, source)
     found = evidence.measured(spec)
-    if found is None:
+    unreadable = evidence.records.get(spec.number)
+    if isinstance(unreadable, str):
+        section.missing = f"Phase {spec.number}'s record cannot be read: {unreadable}."
+    elif found is None:
         if evidence.by_agents(spec) and source:
             section.missing = (
                 f"Phase {spec.number} ({spec.name}) was done by the Claude agents: its figures"
@@ -78,7 +94,7 @@ def _section(evidence: Evidence, key: str, title: str, spec: Phase) -> tuple[Sec
 
 
 def timeline(evidence: Evidence) -> Section:
-    section = Section("timeline", "The twelve phases", None, None)
+    section = Section("timeline", SECTIONS["timeline"][0], None, None)
     bars, start = [], 0.0
     total_seconds = total_cost = 0.0
     for spec in PHASES:
@@ -87,7 +103,10 @@ def timeline(evidence: Evidence) -> Section:
         record = evidence.record(spec)
         flow = record.flow if record else {}
         seconds, cost = _number(flow.get("seconds")), _number(flow.get("cost_usd"))
-        tokens = sum(v for v in (flow.get("tokens") or {}).values() if isinstance(v, int))
+        counts = flow.get("tokens")
+        tokens = (
+            sum(v for v in counts.values() if isinstance(v, int)) if isinstance(counts, dict) else 0
+        )
         decided = ", ".join(dict.fromkeys(record.decision_makers)) if record else ""
         by = f"{flow.get('backend', '')}" + (f" ({flow['model']})" if flow.get("model") else "")
         link = source.href if source else None
@@ -151,7 +170,7 @@ def _roles(evidence: Evidence) -> dict[str, str]:
 
 
 def bakeoff(evidence: Evidence) -> Section:
-    section, found = _section(evidence, "bakeoff", "The bake-off", MODEL_ARCHITECTURE)
+    section, found = _section(evidence, "bakeoff")
     if found is None:
         return section
     source, result = section.source, found.bakeoff
@@ -230,9 +249,7 @@ def bakeoff(evidence: Evidence) -> Section:
 
 
 def held_out(evidence: Evidence) -> Section:
-    section, found = _section(
-        evidence, "held-out", "Held-out metrics against the baseline", FIXES_AND_VERIFICATION
-    )
+    section, found = _section(evidence, "held-out")
     if found is None:
         return section
     source, evaluation = section.source, found.evaluation
@@ -295,7 +312,7 @@ def _interval(low: float | None, high: float | None, source: Source | None) -> C
 
 
 def risks(evidence: Evidence) -> Section:
-    section, found = _section(evidence, "risks", "Risks found in the data", RISK_ASSESSMENT)
+    section, found = _section(evidence, "risks")
     if found is None:
         return section
     source = section.source
@@ -319,7 +336,7 @@ def risks(evidence: Evidence) -> Section:
 
 
 def review(evidence: Evidence) -> Section:
-    section, found = _section(evidence, "review", "Review findings", QUALITY_REVIEW)
+    section, found = _section(evidence, "review")
     source = section.source
     if found is None:  # the Claude reviewers': their confident findings, in their own shape
         agents = evidence.facts.of(QUALITY_REVIEW)
@@ -368,7 +385,7 @@ def review(evidence: Evidence) -> Section:
 
 
 def serving(evidence: Evidence) -> Section:
-    section, found = _section(evidence, "serving", "Serving latency", INTEGRATION)
+    section, found = _section(evidence, "serving")
     if found is None:
         return section
     if not found.serving:
@@ -422,7 +439,7 @@ def serving(evidence: Evidence) -> Section:
 
 
 def monitoring(evidence: Evidence) -> Section:
-    section, found = _section(evidence, "monitoring", "Drift thresholds", SUMMARY)
+    section, found = _section(evidence, "monitoring")
     if found is None:
         return section
     source, report = section.source, found.drift
@@ -437,7 +454,8 @@ def monitoring(evidence: Evidence) -> Section:
         return section
     limits = report["thresholds"]
     rows = []
-    for feature in report["features"][:TOP_FEATURES]:
+    largest = sorted(report["features"], key=lambda feature: -feature["psi"])[:TOP_FEATURES]
+    for feature in largest:
         drifts = "drifts" if feature["drift"] else "steady"
         rows.append(
             {
@@ -508,13 +526,27 @@ def headline(evidence: Evidence) -> list[list[Cell]]:
 
 
 def build(evidence: Evidence) -> list[Section]:
-    """The page's sections, in reading order."""
-    return [
-        timeline(evidence),
-        bakeoff(evidence),
-        held_out(evidence),
-        serving(evidence),
-        monitoring(evidence),
-        risks(evidence),
-        review(evidence),
-    ]
+    """The page's sections, in reading order. facts.json keeps the project's tools' outputs (a
+    bake-off, a drift report) as they printed them; one that lacks what its section needs (a
+    hand edit, an older tool) costs that section only, and the section says so."""
+    built = [timeline(evidence)]
+    for key, builder in (
+        ("bakeoff", bakeoff),
+        ("held-out", held_out),
+        ("serving", serving),
+        ("monitoring", monitoring),
+        ("risks", risks),
+        ("review", review),
+    ):
+        try:
+            built.append(builder(evidence))
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+            section, _ = _section(evidence, key)
+            number = section.phase.number
+            section.missing = (
+                f"Phase {number}'s figures in .ml-flow/facts.json are not as the report"
+                f" expects ({type(exc).__name__}: {exc}); `ml-phases run --redo {number}`"
+                " measures them again."
+            )
+            built.append(section)
+    return built

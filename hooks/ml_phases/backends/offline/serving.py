@@ -93,11 +93,12 @@ def drift_facts(report: dict[str, Any], features: int = 20) -> dict[str, Any]:
     """What the summary keeps of `monitor --json` for later readers (the report): the rule,
     the verdict and the features that moved most."""
     kept = ("name", "psi", "p_value", "drift")
+    moved = sorted(report["features"], key=lambda feature: -feature["psi"])[:features]
     return {
         "thresholds": report["thresholds"],
         "rows": report["rows"],
         "verdict": report["verdict"],
-        "features": [{key: f[key] for key in kept} for f in report["features"][:features]],
+        "features": [{key: feature[key] for key in kept} for feature in moved],
     }
 
 
