@@ -230,8 +230,9 @@ def main(argv: list[str] | None = None) -> int:
         if run(project, planned):
             say("ready. Next: make test, then .venv/bin/" + args.package + " --help")
             if run_phases and data_ready:
-                say("the design record is in docs/adr/, shown with its figures in")
-                say(f"{report_file(project).as_uri()}; see .venv/bin/ml-phases status")
+                say("the design record is in docs/adr/; see .venv/bin/ml-phases status")
+                if report_file(project).is_file():
+                    say(f"the record with its figures: {report_file(project).as_uri()}")
     except (OSError, subprocess.SubprocessError, KeyboardInterrupt) as exc:
         say(f"stopped ({type(exc).__name__}: {exc}); the project files are all in place.")
         say("build the environment later with: python3 scripts/setup_env.py")

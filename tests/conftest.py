@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -124,11 +125,12 @@ def chromium() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if found is None and shutil.which("apt-get") and os.geteuid() == 0:
         quiet = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        for args in (["update", "-qq"], ["install", "-y", "-qq", "chromium"]):
-            subprocess.run(["apt-get", *args], env=quiet, capture_output=True, timeout=600)
+        with suppress(subprocess.TimeoutExpired):
+            for args in (["update", "-qq"], ["install", "-y", "-qq", "chromium"]):
+                subprocess.run(["apt-get", *args], env=quiet, capture_output=True, timeout=600)
         found = shutil.which("chromium")
     if found is None:
-        pytest.skip("no Chromium on PATH, and apt-get cannot install one here (needs root)")
+        pytest.skip("no Chromium on PATH, and `apt-get install chromium` (as root) gave none")
     return found
 
 
@@ -159,7 +161,7 @@ class PageCheck:
     seconds: float  # from asking for the page until every chart was drawn
     charts: str  # the page's own verdict: "drawn", or "failed" (the error is on the console)
     problems: list[str]  # console errors and warnings, uncaught exceptions, failed requests
-    marks: dict[str, int]  # each chart's id: the data marks drawn in its SVG
+    marks: dict[str, int]  # each chart's id: the bars and points drawn in its SVG
     links: list[str]  # the addresses of every link to an ADR
     screenshot: Path
 
@@ -167,6 +169,8 @@ class PageCheck:
 def check_report(browser: Any, page: Path, name: str) -> PageCheck:
     """Open a report page from disk as a person would, wait until its charts are drawn, and
     keep a full-page screenshot in the test artifacts."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     tab = browser.new_page(viewport={"width": 1200, "height": 900})
     problems: list[str] = []
     tab.on(
@@ -183,11 +187,14 @@ def check_report(browser: Any, page: Path, name: str) -> PageCheck:
     try:
         started = time.perf_counter()
         tab.goto(page.resolve().as_uri())
-        tab.wait_for_function("document.body.dataset.charts !== undefined", timeout=30_000)
+        try:
+            tab.wait_for_function("document.body.dataset.charts !== undefined", timeout=30_000)
+        except PlaywrightTimeout:
+            raise AssertionError(f"the charts never finished: {problems}") from None
         seconds = time.perf_counter() - started
-        marks = {
+        marks = {  # the figures' own marks (bars, points); rules and axes do not count
             chart.get_attribute("id"): chart.evaluate(
-                "element => element.querySelectorAll('svg g.role-mark > *').length"
+                "e => e.querySelectorAll('svg g.mark-rect > *, svg g.mark-symbol > *').length"
             )
             for chart in tab.query_selector_all("[data-chart]")
         }

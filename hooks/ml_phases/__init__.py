@@ -1,3 +1,3 @@
 """ml-phases: runs the twelve design-and-build phases on a generated project, one ADR each."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

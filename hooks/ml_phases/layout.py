@@ -24,8 +24,9 @@ reads it too.
 from __future__ import annotations
 
 import datetime as dt
+import glob
 import os
-import tempfile
+import threading
 from pathlib import Path
 
 STATE_DIR = ".ml-flow"
@@ -96,21 +97,40 @@ def usage_log(root: Path) -> Path:
 
 
 def atomic_write(path: Path, text: str) -> Path:
-    """Write then rename, so a reader never sees half a file. The partial file's name is this
-    writer's own (two writers of one path never share one), and it is removed if the rename
-    fails."""
+    """Write then rename, so a reader never sees half a file.
+
+    The partial file's name is this process's own, so two writers of one path never share one
+    (a second `ml-phases report` beside a run), it is made with the user's umask, and it is
+    removed if the rename fails; one that a killed writer left is removed by the next writer.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    partial = Path(name)
+    _sweep(path)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.partial")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        # mkstemp makes it 0600: keep the mode the file had, or the usual 0644 for a new one
-        partial.chmod(path.stat().st_mode & 0o777 if path.is_file() else 0o644)
+        with partial.open("w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
         os.replace(partial, path)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
     return path
+
+
+def _sweep(path: Path) -> None:
+    """Remove the partial files of `path` whose writer is dead (killed mid-write)."""
+    for partial in path.parent.glob(f".{glob.escape(path.name)}.*.partial"):
+        pid = partial.name[len(path.name) + 2 :].split(".")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            partial.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True

@@ -29,6 +29,7 @@ from pydantic import (
     create_model,
     model_validator,
 )
+from pydantic_core import PydanticSerializationError
 
 from . import layout
 from .adr import Record, RecordError, parse, records
@@ -88,7 +89,14 @@ class RunState(_Strict):
         return self
 
     def to_json(self) -> str:
-        return self.model_dump_json(indent=2) + "\n"
+        try:
+            return self.model_dump_json(indent=2) + "\n"
+        except PydanticSerializationError as exc:
+            # Ctrl-C while pydantic-core serialises arrives wrapped; unwrap it, so the command
+            # stops as on any other Ctrl-C (exit 130, "`ml-phases run` resumes").
+            if "KeyboardInterrupt" in str(exc):
+                raise KeyboardInterrupt from None
+            raise
 
     @classmethod
     def from_json(cls, text: str | bytes, source: Path) -> RunState:

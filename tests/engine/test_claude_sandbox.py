@@ -62,6 +62,7 @@ def sandbox(tmp_path: Path) -> Sandbox:
         (".ml-flow/state.json", "inside .ml-flow/"),
         (".venv/bin/python", "inside .venv/"),
         (".env", "secrets"),
+        ("docs/report.html", "the engine's page of the records"),
         ("", "non-empty"),
         (3, "non-empty"),
     ],

@@ -114,8 +114,12 @@ def test_the_page_follows_the_run_phase_by_phase(
     assert "Phase 11 (Fixes &amp; Verification) has not run yet." in text
     assert set(json.loads(page(root).specs)) == {"timeline", "bakeoff"}
 
-    engine.approve(root, "pragmatic")
+    engine.approve(root, "baseline")  # not the recommended gbm: the page marks the approved one
     assert "6 of 12 phases done" in layout.report_file(root).read_text()
+    marked = json.loads(page(root).specs)["bakeoff"]["data"]["values"]
+    assert [row["candidate"] for row in marked if row["marked"] == "chosen"] == [
+        "linear (baseline)"
+    ]
     assert engine.run(root) == "done"
     text = layout.report_file(root).read_text()
     assert "12 of 12 phases done" in text
@@ -123,8 +127,9 @@ def test_the_page_follows_the_run_phase_by_phase(
     specs = json.loads(page(root).specs)
     assert set(specs) == {"timeline", "bakeoff", "held-out", "serving", "monitoring"}
     bakeoff = specs["bakeoff"]["data"]["values"]
-    # The user approved the pragmatic candidate over the recommended one: it is what is marked.
-    assert [row["candidate"] for row in bakeoff if row["marked"] == "chosen"] == ["gbm (pragmatic)"]
+    assert [row["candidate"] for row in bakeoff if row["marked"] == "chosen"] == [
+        "linear (baseline)"
+    ]
     timeline = specs["timeline"]["data"]["values"]
     assert [row["phase"][:3] for row in timeline] == [
         f"{n}. " if n < 10 else f"{n}." for n in range(1, 13)
@@ -180,7 +185,9 @@ def test_phases_the_claude_agents_did_link_their_record(
     text = layout.report_file(root).read_text()
     assert "Phase 4 (Model Architecture) was done by the Claude agents" in text
     assert "bakeoff" not in json.loads(page(root).specs)
-    # The Claude reviewers' confident findings are listed at file:line, linked to their record.
+    # The Claude reviewers' confident findings are listed at file:line, linked to their record;
+    # how many fell below the threshold is in the record's prose only, so the page gives none.
+    assert "1 findings at confidence 80 or more\n" in text.replace("</p>", "\n")
     cells = page(root).cells
     ((_, link),) = [(text, link) for text, link in cells if text == "src/churn/train.py:42"]
     assert link.startswith("adr/0010-")
@@ -267,12 +274,14 @@ def test_only_the_run_s_own_plot_files_reach_the_page(
     os.mkfifo(plots / "pipe.png")
     with (plots / "huge.png").open("wb") as huge:
         huge.truncate(3 * 1024**3)  # sparse: 3 GiB that must not be read
+    for name in ("large_a", "large_b"):  # each fits the inline budget, both together do not
+        (plots / f"{name}.png").write_bytes(os.urandom(400_000))
     report.write(root)
     text = layout.report_file(root).read_text()
     assert base64.b64encode(secret.read_bytes()).decode()[:12] not in text
-    names = re.findall(r'<figcaption><a href="([^"]+)">', text)
-    assert [name.rsplit("/", 1)[1] for name in names] == ["calibration.png", "huge.png", "roc.png"]
-    assert text.count("data:image/png;base64,") == 2  # huge.png only linked
+    names = [name.rsplit("/", 1)[1] for name in re.findall(r'<figcaption><a href="([^"]+)">', text)]
+    assert names == ["calibration.png", "huge.png", "large_a.png", "large_b.png", "roc.png"]
+    assert text.count("data:image/png;base64,") == 3  # all but huge.png and large_b.png
     assert layout.report_file(root).stat().st_size < 2_000_000
 
 
@@ -346,12 +355,29 @@ def test_two_writers_of_one_file_never_share_a_partial_file(tmp_path: Path) -> N
     assert [path.name for path in target.parent.iterdir()] == ["report.html"]
 
 
-def test_the_drift_chart_shows_the_largest_psi_first(
+def test_the_drift_chart_shows_monitor_s_worst_features(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    features = [drift(f"f{n:02d}", n / 100, 0.5) for n in range(30)]  # ascending, as if edited
+    """monitor lists the drifting features first, then by PSI; one that drifts by its missing
+    rate (a small PSI) or has no PSI at all (no values on one side) stays in view."""
+    missing = {**drift("plan", 0.01, 0.9, True), "reasons": ["missing_rate"]}
+    empty = {**drift("region", 0.0, 1.0, True), "psi": None, "p_value": None}
+    steady = [drift(f"f{n:02d}", 0.19 - n / 100, 0.5) for n in range(30)]
     root = tmp_path / "churn"
-    finished(root, monkeypatch, monitor={**MONITOR, "features": features})
+    finished(root, monkeypatch, monitor={**MONITOR, "features": [missing, empty, *steady]})
     rows = json.loads(page(root).specs)["monitoring"]["data"]["values"]
-    assert [row["feature"] for row in rows][:3] == ["f29", "f28", "f27"]
+    assert [row["feature"] for row in rows][:4] == ["plan", "region", "f00", "f01"]
+    assert rows[1]["psi"] is None
     assert len(rows) == 12
+
+
+def test_a_killed_writer_s_partial_file_is_swept_by_the_next(tmp_path: Path) -> None:
+    target = tmp_path / "docs/report.html"
+    target.parent.mkdir()
+    dead = target.with_name(".report.html.999999999.1.partial")  # no such process
+    live = target.with_name(f".report.html.{os.getpid()}.7.partial")  # a writer at work
+    for partial in (dead, live):
+        partial.write_text("half a page")
+    layout.atomic_write(target, "<html></html>")
+    assert not dead.exists()
+    assert live.exists()

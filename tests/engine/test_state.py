@@ -14,6 +14,7 @@ from ml_phases import state as run_state
 from ml_phases.adr import write
 from ml_phases.phases import AgentFacts, Facts, RiskAssessmentFacts
 from ml_phases.state import StateError
+from pydantic_core import PydanticSerializationError
 
 
 def test_a_new_project_has_twelve_pending_phases(tmp_path: Path) -> None:
@@ -121,3 +122,15 @@ def test_only_the_layout_module_names_the_engine_s_folders() -> None:
         if '".ml-flow"' in path.read_text() or '"docs/adr"' in path.read_text()
     ]
     assert naming == ["ml_phases/layout.py"]
+
+
+def test_ctrl_c_while_the_state_is_serialised_is_a_ctrl_c(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pydantic-core hands a KeyboardInterrupt raised inside it back wrapped in its own error;
+    the engine must still stop as on Ctrl-C (exit 130, resumable), not with a traceback."""
+
+    def interrupted(*args: object, **kwargs: object) -> str:
+        raise PydanticSerializationError("Error serializing to JSON: KeyboardInterrupt: ")
+
+    monkeypatch.setattr(run_state.RunState, "model_dump_json", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_state.RunState.fresh().to_json()

@@ -144,10 +144,11 @@ def test_make_report_writes_the_page_and_serves_the_runs_that_train_logged(
 
     port = free_port()
     log = tmp_path / "report.log"
-    with serving(["make", "report", f"UI_PORT={port}"], project, port, log):
+    command = ["make", "report", f"UI_PORT={port}"]
+    with serving(command, project, port, log, BROWSER="true"):  # a browser that does nothing
         # No phase has run: the page says so, and the MLflow UI comes up after it.
         assert "0 of 12 phases done" in (project.path / REPORT).read_text()
-        assert "No web browser found here" in log.read_text()
+        assert f"Report: {(project.path / REPORT).resolve().as_uri()}" in log.read_text()
         search = f"http://127.0.0.1:{port}/ajax-api/2.0/mlflow/experiments/search?max_results=50"
         status, body = get(search)
         assert status == 200

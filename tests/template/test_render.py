@@ -121,7 +121,7 @@ def family(task_type: str) -> str:
 
 
 # What the Copier task adds even with setup_env false: the engine, for `make install`.
-ENGINE_WHEEL = ".ml-flow/engine/ml_phases-0.1.0-py3-none-any.whl"
+ENGINE_WHEEL = ".ml-flow/engine/ml_phases-0.2.0-py3-none-any.whl"
 
 
 def expected_files(answers: dict[str, str]) -> list[str]:

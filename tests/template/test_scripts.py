@@ -116,7 +116,7 @@ def test_task_always_exits_0_and_says_what_to_run(
     ]
     assert (tmp_path / "scripts/setup_env.py").exists()
     assert [path.name for path in (tmp_path / ".ml-flow/engine").iterdir()] == [
-        "ml_phases-0.1.0-py3-none-any.whl"
+        "ml_phases-0.2.0-py3-none-any.whl"
     ]
 
 
@@ -197,11 +197,11 @@ def test_setup_env_installs_the_engine_wheel_left_in_the_project(
 def test_engine_wheel_installs_without_an_index_and_runs(tmp_path: Path) -> None:
     """The wheel written at copy time is all a later `make install` needs to get ml-phases."""
     wheel = copier_task.write_engine_wheel(tmp_path / "engine")
-    assert wheel.name == "ml_phases-0.1.0-py3-none-any.whl"
+    assert wheel.name == "ml_phases-0.2.0-py3-none-any.whl"
     assert copier_task.write_engine_wheel(tmp_path / "again").read_bytes() == wheel.read_bytes()
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
-        info = "ml_phases-0.1.0.dist-info"
+        info = "ml_phases-0.2.0.dist-info"
         metadata = archive.read(f"{info}/METADATA").decode()
         records = archive.read(f"{info}/RECORD").decode().splitlines()
         for row in records:  # every file's hash and size, as installers may check them

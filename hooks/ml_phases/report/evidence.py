@@ -21,7 +21,9 @@ from ..adr import Record, records
 from ..phases import FIXES_AND_VERIFICATION, AgentFacts, Facts, Phase
 from ..project import Project
 
-PLOT_BYTES = 1_000_000  # a larger plot is linked, not inlined, so the page stays small
+# Plot bytes inlined into one page, all plots together: base64 makes them a third larger, and with
+# the chart libraries (832 KB) the page stays under 2 MB. Plots past it are linked instead.
+INLINE_BUDGET = 750_000
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,7 @@ def plots(root: Path, run_dir: str) -> tuple[Plot, ...]:
     folder = (root / run_dir / "plots").resolve()
     if not folder.is_relative_to(project) or not folder.is_dir():
         return ()  # a run outside the project is not the report's to read
-    found = []
+    found, budget = [], INLINE_BUDGET
     for path in sorted(folder.glob("*.png")):
         real = path.resolve()
         try:
@@ -95,9 +97,10 @@ def plots(root: Path, run_dir: str) -> tuple[Plot, ...]:
         if not real.is_relative_to(project) or not stat.S_ISREG(info.st_mode):
             continue
         uri = ""
-        if info.st_size <= PLOT_BYTES:  # a larger one is linked, never read
+        if info.st_size <= budget:  # one past the budget is linked, never read
             uri = f"data:image/png;base64,{base64.b64encode(real.read_bytes()).decode()}"
-        found.append(Plot(path.stem.replace("_", " "), href(root, path), uri))
+            budget -= info.st_size
+        found.append(Plot(path.stem.replace("_", " "), href(project, folder / path.name), uri))
     return tuple(found)
 
 

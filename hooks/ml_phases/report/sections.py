@@ -7,6 +7,7 @@ record" holds by construction. A section whose phase has not run, or that the Cl
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,12 +22,15 @@ from ..phases import (
     RISK_ASSESSMENT,
     SUMMARY,
     Phase,
-    QualityReviewFacts,
 )
+from ..review import THRESHOLD
 from . import charts
 from .evidence import Evidence, Source
 
-TOP_FEATURES = 12  # the drift chart's features, largest PSI first
+# What odd figures in facts.json (a hand edit, an older tool's output) raise while a section reads
+# them: they cost that section, not the page.
+ODD = (KeyError, IndexError, TypeError, ValueError, AttributeError)
+TOP_FEATURES = 12  # the drift chart's features, as monitor orders them: the worst first
 
 
 @dataclass(frozen=True)
@@ -169,14 +173,25 @@ def _roles(evidence: Evidence) -> dict[str, str]:
     return {o.summary.split(":")[0].strip(): o.name for o in record.options if ":" in o.summary}
 
 
+def _chosen_model(evidence: Evidence, recommended: str, roles: dict[str, str]) -> str:
+    """The model the project goes on with: the one phase 7 configured, else the candidate the
+    user approved at the gate, else the one phase 4 recommends."""
+    trained = evidence.measured(MODEL_IMPLEMENTATION)
+    if trained is not None:
+        return trained.model
+    approved = evidence.state.approval.option
+    by_role = {role: model for model, role in roles.items()}
+    return by_role.get(approved, recommended) if approved else recommended
+
+
 def bakeoff(evidence: Evidence) -> Section:
     section, found = _section(evidence, "bakeoff")
     if found is None:
         return section
     source, result = section.source, found.bakeoff
     roles = _roles(evidence)
+    chosen = _chosen_model(evidence, found.model, roles)
     trained = evidence.measured(MODEL_IMPLEMENTATION)
-    chosen = trained.model if trained else found.model
     metric = result["metric"]
     rows, folds = [], []
     for entry in result["results"]:
@@ -221,7 +236,11 @@ def bakeoff(evidence: Evidence) -> Section:
     direction = "higher" if result.get("higher_is_better", True) else "lower"
     section.notes.append(
         [
-            words(f"{result.get('folds', len(folds))}-fold cross-validation on"),
+            words(
+                f"{result['folds']}-fold cross-validation on"
+                if "folds" in result
+                else "Cross-validation on"
+            ),
             num(result.get("rows"), source),
             words(f"rows; {metric}, {direction} is better. The rule:"),
             Cell(f'"{found.chosen}", because {record.because}' if record else "", source.href),
@@ -338,18 +357,19 @@ def risks(evidence: Evidence) -> Section:
 def review(evidence: Evidence) -> Section:
     section, found = _section(evidence, "review")
     source = section.source
-    if found is None:  # the Claude reviewers': their confident findings, in their own shape
-        agents = evidence.facts.of(QUALITY_REVIEW)
-        if not evidence.by_agents(QUALITY_REVIEW) or source is None:
-            return section
+    if found is not None:
+        findings, below = found.findings, found.below_threshold
+    elif evidence.by_agents(QUALITY_REVIEW) and source is not None:
+        # The Claude reviewers' confident findings, in their report's shape; how many fell below
+        # the threshold is in their record's prose only.
         section.missing = ""
-        found = QualityReviewFacts(
-            findings=[
-                {"path": f["file"], "line": f["line"], "rule": "", "area": "Claude reviewer", **f}
-                for f in agents.findings
-            ],
-            below_threshold=0,
-        )
+        findings = [
+            {"path": f["file"], "line": f["line"], "rule": "", "area": "Claude reviewer", **f}
+            for f in evidence.facts.of(QUALITY_REVIEW).findings
+        ]
+        below = None
+    else:
+        return section
     fixed = evidence.measured(FIXES_AND_VERIFICATION)
     remaining = {(f["path"], f["line"], f["rule"]) for f in fixed.remaining} if fixed else None
     fixes_source = evidence.sources.get(FIXES_AND_VERIFICATION.number)
@@ -361,7 +381,7 @@ def review(evidence: Evidence) -> Section:
         "finding",
         f"after phase {FIXES_AND_VERIFICATION.number}",
     )
-    for finding in found.findings:
+    for finding in findings:
         key = (finding["path"], finding["line"], finding["rule"])
         after = "" if remaining is None else ("remains" if key in remaining else "fixed")
         section.rows.append(
@@ -374,13 +394,10 @@ def review(evidence: Evidence) -> Section:
                 Cell(after, fixes_source.href if fixes_source and after else None),
             ]
         )
-    section.notes.append(
-        [
-            words(f"{len(found.findings)} findings at confidence 80 or more;"),
-            num(found.below_threshold, source),
-            words("below it were left out."),
-        ]
-    )
+    note = [words(f"{len(findings)} findings at confidence {THRESHOLD} or more")]
+    if below is not None:
+        note += [words("("), num(below, source), words("below it were left out).")]
+    section.notes.append(note)
     return section
 
 
@@ -454,8 +471,7 @@ def monitoring(evidence: Evidence) -> Section:
         return section
     limits = report["thresholds"]
     rows = []
-    largest = sorted(report["features"], key=lambda feature: -feature["psi"])[:TOP_FEATURES]
-    for feature in largest:
+    for feature in report["features"][:TOP_FEATURES]:  # monitor's order: the worst first
         drifts = "drifts" if feature["drift"] else "steady"
         rows.append(
             {
@@ -509,20 +525,23 @@ def headline(evidence: Evidence) -> list[list[Cell]]:
     ]
     done = evidence.measured(FIXES_AND_VERIFICATION)
     if done is not None:
-        source, evaluation = evidence.sources[FIXES_AND_VERIFICATION.number], done.evaluation
-        primary = evaluation["primary"]
-        verdict = "accepted" if done.accepted else "not accepted"
-        lines.append(
-            [
-                words(f"Held out: {evaluation['model']} {evaluation['primary_metric']}"),
-                num(primary["value"], source),
-                _interval(primary["low"], primary["high"], source),
-                words("against the baseline's"),
-                num(primary["baseline"], source),
-                Cell(f"({verdict}).", source.href),
-            ]
-        )
+        with suppress(*ODD):  # the held-out section says what is wrong with the figures
+            lines.append(_verdict(done, evidence.sources[FIXES_AND_VERIFICATION.number]))
     return lines
+
+
+def _verdict(done: Any, source: Source) -> list[Cell]:
+    """'Held out: gbm roc_auc 0.87 [0.78, 0.94] against the baseline's 0.5 (accepted).'"""
+    evaluation = done.evaluation
+    primary = evaluation["primary"]
+    return [
+        words(f"Held out: {evaluation['model']} {evaluation['primary_metric']}"),
+        num(primary["value"], source),
+        _interval(primary["low"], primary["high"], source),
+        words("against the baseline's"),
+        num(primary["baseline"], source),
+        Cell(f"({'accepted' if done.accepted else 'not accepted'}).", source.href),
+    ]
 
 
 def build(evidence: Evidence) -> list[Section]:
@@ -540,7 +559,7 @@ def build(evidence: Evidence) -> list[Section]:
     ):
         try:
             built.append(builder(evidence))
-        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        except ODD as exc:
             section, _ = _section(evidence, key)
             number = section.phase.number
             section.missing = (

@@ -14,10 +14,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from ...layout import STATE_DIR
+from ...layout import REPORT, STATE_DIR
 from ...project import Project, ToolError
 
 HIDDEN = frozenset({".git", STATE_DIR, ".venv"})  # never read, listed or written
+# Files no agent needs: the report is a megabyte of inlined chart library around the records
+# the agents read in docs/adr/, and the engine writes it after them.
+GENERATED = frozenset({REPORT})
 SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE)
 API_KEY = re.compile(r"sk-ant-[A-Za-z0-9_-]{8,}")
 REDACTED = "[REDACTED]"
@@ -96,6 +99,8 @@ class Sandbox:
         parts = PurePosixPath(relative).parts
         if parts and parts[0].lower() in HIDDEN:
             raise Refused(f"'{path}' is inside {parts[0]}/, which agents may not touch")
+        if relative in GENERATED:
+            raise Refused(f"'{path}' is the engine's page of the records; read docs/adr/ instead")
         if parts and _secret_file(parts[-1].lower()):
             raise Refused(f"'{path}' holds secrets; agents may not read or write it")
         if write:

@@ -86,14 +86,14 @@ def noise_floor(ctx: Context, run: str) -> dict[str, Any]:
 
 def floor_psi(report: dict[str, Any]) -> float:
     """The largest PSI of any feature between validation and training."""
-    return max((feature["psi"] for feature in report["features"]), default=0.0)
+    return max((feature["psi"] or 0.0 for feature in report["features"]), default=0.0)
 
 
 def drift_facts(report: dict[str, Any], features: int = 20) -> dict[str, Any]:
     """What the summary keeps of `monitor --json` for later readers (the report): the rule,
-    the verdict and the features that moved most."""
+    the verdict and the features that moved most (PSI is None where a side had no values)."""
     kept = ("name", "psi", "p_value", "drift")
-    moved = sorted(report["features"], key=lambda feature: -feature["psi"])[:features]
+    moved = report["features"][:features]  # monitor lists them worst first, drifting ones first
     return {
         "thresholds": report["thresholds"],
         "rows": report["rows"],
