@@ -169,10 +169,12 @@ def read(project: Path) -> RunState:
     return RunState.from_json(path.read_bytes(), path) if path.exists() else RunState.fresh()
 
 
-def load(project: Path) -> RunState:
-    """The run state, reconciled with the ADRs and the journals on disk."""
+def load(project: Path, found: dict[int, Record | str] | None = None) -> RunState:
+    """The run state, reconciled with the ADRs and the journals on disk; `found`: the records
+    as `readable` parsed them, for a caller that has them already."""
     state = read(project)
-    found, on_disk = readable(project), records(layout.adr_dir(project))
+    found = readable(project) if found is None else found
+    on_disk = records(layout.adr_dir(project))
     cut, approval = cut_off(project), gate().number
     for number, phase_state in state.phases.items():
         record = found.get(number)

@@ -122,7 +122,7 @@ def gather(root: Path) -> Evidence:
     return Evidence(
         name=project.root.name,
         answers=dict(project.answers),
-        state=run_state.load(root),
+        state=run_state.load(root, found),  # the records parsed once, for both
         records=found,
         sources=sources,
         facts=facts,

@@ -7,6 +7,7 @@ record" holds by construction. A section whose phase has not run, or that the Cl
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,21 +66,9 @@ def words(text: str) -> Cell:
     return Cell(text)
 
 
-# Each section of the page: its anchor, its heading, and the phase whose facts it shows.
-SECTIONS = {
-    "timeline": ("The twelve phases", None),
-    "bakeoff": ("The bake-off", MODEL_ARCHITECTURE),
-    "held-out": ("Held-out metrics against the baseline", FIXES_AND_VERIFICATION),
-    "serving": ("Serving latency", INTEGRATION),
-    "monitoring": ("Drift thresholds", SUMMARY),
-    "risks": ("Risks found in the data", RISK_ASSESSMENT),
-    "review": ("Review findings", QUALITY_REVIEW),
-}
-
-
 def _section(evidence: Evidence, key: str) -> tuple[Section, Any]:
     """A section and its phase's facts; the section says why when there are none."""
-    title, spec = SECTIONS[key]
+    title, spec, _ = SECTIONS[key]
     source = evidence.sources.get(spec.number)
     section = Section(key, title, spec, source)
     found = evidence.measured(spec)
@@ -99,8 +88,7 @@ def _section(evidence: Evidence, key: str) -> tuple[Section, Any]:
 
 def timeline(evidence: Evidence) -> Section:
     section = Section("timeline", SECTIONS["timeline"][0], None, None)
-    bars, start = [], 0.0
-    total_seconds = total_cost = 0.0
+    bars, start, total_cost = [], 0.0, 0.0  # start: the phase time so far
     for spec in PHASES:
         status = evidence.state.phases[spec.number]
         source = evidence.sources.get(spec.number)
@@ -141,7 +129,6 @@ def timeline(evidence: Evidence) -> Section:
                 }
             )
             start += seconds
-            total_seconds += seconds
             total_cost += cost or 0.0
     section.header = (
         "#", "phase", "meta-phase", "status", "decision", "decided by", "seconds", "cost USD",
@@ -151,7 +138,7 @@ def timeline(evidence: Evidence) -> Section:
     section.notes.append(
         [
             words(f"{done} of {len(PHASES)} phases done; phase time"),
-            Cell(f"{total_seconds:.1f} s", evidence.index, "num"),
+            Cell(f"{start:.1f} s", evidence.index, "num"),
             words("and"),
             Cell(f"${total_cost:.4f}", evidence.index, "num"),
             words("spent on agents, summed over the records (click a bar or a row for one)."),
@@ -173,10 +160,9 @@ def _roles(evidence: Evidence) -> dict[str, str]:
     return {o.summary.split(":")[0].strip(): o.name for o in record.options if ":" in o.summary}
 
 
-def _chosen_model(evidence: Evidence, recommended: str, roles: dict[str, str]) -> str:
-    """The model the project goes on with: the one phase 7 configured, else the candidate the
-    user approved at the gate, else the one phase 4 recommends."""
-    trained = evidence.measured(MODEL_IMPLEMENTATION)
+def _chosen_model(evidence: Evidence, trained: Any, recommended: str, roles: dict[str, str]) -> str:
+    """The model the project goes on with: the one phase 7 configured (`trained`, its facts),
+    else the candidate the user approved at the gate, else the one phase 4 recommends."""
     if trained is not None:
         return trained.model
     approved = evidence.state.approval.option
@@ -190,8 +176,8 @@ def bakeoff(evidence: Evidence) -> Section:
         return section
     source, result = section.source, found.bakeoff
     roles = _roles(evidence)
-    chosen = _chosen_model(evidence, found.model, roles)
     trained = evidence.measured(MODEL_IMPLEMENTATION)
+    chosen = _chosen_model(evidence, trained, found.model, roles)
     metric = result["metric"]
     rows, folds = [], []
     for entry in result["results"]:
@@ -544,27 +530,35 @@ def _verdict(done: Any, source: Source) -> list[Cell]:
     ]
 
 
+# Each section of the page, in reading order: its anchor, its heading, the phase whose facts it
+# shows (none: every phase's), and what builds it.
+SECTIONS: dict[str, tuple[str, Phase | None, Callable[[Evidence], Section]]] = {
+    "timeline": ("The twelve phases", None, timeline),
+    "bakeoff": ("The bake-off", MODEL_ARCHITECTURE, bakeoff),
+    "held-out": ("Held-out metrics against the baseline", FIXES_AND_VERIFICATION, held_out),
+    "serving": ("Serving latency", INTEGRATION, serving),
+    "monitoring": ("Drift thresholds", SUMMARY, monitoring),
+    "risks": ("Risks found in the data", RISK_ASSESSMENT, risks),
+    "review": ("Review findings", QUALITY_REVIEW, review),
+}
+
+
 def build(evidence: Evidence) -> list[Section]:
     """The page's sections, in reading order. facts.json keeps the project's tools' outputs (a
     bake-off, a drift report) as they printed them; one that lacks what its section needs (a
-    hand edit, an older tool) costs that section only, and the section says so."""
-    built = [timeline(evidence)]
-    for key, builder in (
-        ("bakeoff", bakeoff),
-        ("held-out", held_out),
-        ("serving", serving),
-        ("monitoring", monitoring),
-        ("risks", risks),
-        ("review", review),
-    ):
+    hand edit, an older tool) costs that section only, and the section says so. The timeline
+    reads only the state and the records, which their own schemas check."""
+    built = []
+    for key, (_, spec, builder) in SECTIONS.items():
         try:
             built.append(builder(evidence))
         except ODD as exc:
+            if spec is None:
+                raise
             section, _ = _section(evidence, key)
-            number = section.phase.number
             section.missing = (
-                f"Phase {number}'s figures in .ml-flow/facts.json are not as the report"
-                f" expects ({type(exc).__name__}: {exc}); `ml-phases run --redo {number}`"
+                f"Phase {spec.number}'s figures in .ml-flow/facts.json are not as the report"
+                f" expects ({type(exc).__name__}: {exc}); `ml-phases run --redo {spec.number}`"
                 " measures them again."
             )
             built.append(section)
