@@ -113,14 +113,12 @@ class PhaseRun:
         except (PhaseFailed, PhaseIncomplete) as exc:
             ended, what, hint = STOPPED[type(exc)]
             current.status, current.note = ended, str(exc)
-            run_state.save(self.root, self.state)
-            report.refresh(self.root, self.say)
+            self._settle()
             self.say(f"Phase {spec.number} {what}: {exc}. Its changes were put back.\nNext: {hint}")
             return ended
         current.status, current.adr = "done", str(path.relative_to(self.root))
         current.seconds = round(seconds, 2)
-        run_state.save(self.root, self.state)
-        report.refresh(self.root, self.say)
+        self._settle()
         self.say(f"  ADR: {current.adr} ({seconds:.1f} s; {committed})")
         return None
 
@@ -136,8 +134,7 @@ class PhaseRun:
             self._fill(spec)
         current.status = "awaiting_approval"
         current.adr = relative(self.root, adr.records(layout.adr_dir(self.root))[spec.number])
-        run_state.save(self.root, self.state)
-        report.refresh(self.root, self.say)
+        self._settle()
         redone = span(redone_on_reject())
         self.say(
             f"Design approval needed: the proposed design is in {current.adr}.\n"
@@ -146,6 +143,11 @@ class PhaseRun:
             f'      ml-phases reject --reason "…" (phases {redone} again, with your reason)'
         )
         return "gate"
+
+    def _settle(self) -> None:
+        """Save where a phase ended up, and show it on the page."""
+        run_state.save(self.root, self.state)
+        report.refresh(self.root, self.say)
 
     def _fill(self, spec: Phase) -> tuple[Path, float, str]:
         """Have the backend fill a phase in, keep its facts, then write its ADR (last: that
